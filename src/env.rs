@@ -1,0 +1,296 @@
+//! `Env`: the one snapshot of the process environment, and the paths derived from it.
+//!
+//! `Env::from_process` is the only place in the crate that reads `std::env`; everything else
+//! receives an `Env` (tests build one with a struct literal). The path functions here are pure:
+//! they decide where files would be, and never look at the filesystem.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// What ocicred reads from its environment.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    /// `$HOME`.
+    pub home: Option<PathBuf>,
+    /// The real user id (for `/run/containers/$UID`).
+    pub uid: u32,
+    /// `$XDG_RUNTIME_DIR`.
+    pub xdg_runtime_dir: Option<PathBuf>,
+    /// `$XDG_CONFIG_HOME`.
+    pub xdg_config_home: Option<PathBuf>,
+    /// `$XDG_CACHE_HOME`.
+    pub xdg_cache_home: Option<PathBuf>,
+    /// `$DOCKER_CONFIG`: the directory holding docker's `config.json`.
+    pub docker_config: Option<PathBuf>,
+    /// `$REGISTRY_AUTH_FILE`: the only auth file read and written when set.
+    pub registry_auth_file: Option<PathBuf>,
+    /// `$CONTAINERS_REGISTRIES_CONF`: replaces the main registries.conf.
+    pub containers_registries_conf: Option<PathBuf>,
+    /// `$OCICRED_SYSCONFDIR` (default `/etc`): the system configuration root.
+    pub sysconfdir: Option<PathBuf>,
+    /// `$OCICRED_CONFIG`: ocicred's own config file.
+    pub ocicred_config: Option<PathBuf>,
+    /// `$OCICRED_STORE`: overrides `store` in ocicred's config.
+    pub ocicred_store: Option<String>,
+    /// `$OCICRED_HELPER_CHAIN`: ocicred processes above this one in a helper chain (loop guard).
+    pub helper_chain: Option<String>,
+    /// `$PATH`, for finding `docker-credential-*` helpers.
+    pub path: Option<OsString>,
+    /// `$HTTPS_PROXY` / `$https_proxy`.
+    pub https_proxy: Option<String>,
+    /// `$HTTP_PROXY` / `$http_proxy`.
+    pub http_proxy: Option<String>,
+    /// `$NO_PROXY` / `$no_proxy`.
+    pub no_proxy: Option<String>,
+    /// `$SSL_CERT_FILE`: extra CA certificates for HTTPS.
+    pub ssl_cert_file: Option<PathBuf>,
+    /// `$OCICRED_DEBUG`: write lookup traces (never secrets) to stderr.
+    pub debug: bool,
+}
+
+impl Env {
+    /// Reads the process environment. Called once, from `main`.
+    #[allow(clippy::disallowed_methods, unsafe_code)]
+    pub fn from_process() -> Env {
+        fn path(name: &str) -> Option<PathBuf> {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        }
+        fn string(name: &str) -> Option<String> {
+            std::env::var(name).ok().filter(|v| !v.is_empty())
+        }
+        fn either(upper: &str, lower: &str) -> Option<String> {
+            string(upper).or_else(|| string(lower))
+        }
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        Env {
+            home: path("HOME"),
+            uid,
+            xdg_runtime_dir: path("XDG_RUNTIME_DIR"),
+            xdg_config_home: path("XDG_CONFIG_HOME"),
+            xdg_cache_home: path("XDG_CACHE_HOME"),
+            docker_config: path("DOCKER_CONFIG"),
+            registry_auth_file: path("REGISTRY_AUTH_FILE"),
+            containers_registries_conf: path("CONTAINERS_REGISTRIES_CONF"),
+            sysconfdir: path("OCICRED_SYSCONFDIR"),
+            ocicred_config: path("OCICRED_CONFIG"),
+            ocicred_store: string("OCICRED_STORE"),
+            helper_chain: string("OCICRED_HELPER_CHAIN"),
+            path: std::env::var_os("PATH"),
+            https_proxy: either("HTTPS_PROXY", "https_proxy"),
+            http_proxy: either("HTTP_PROXY", "http_proxy"),
+            no_proxy: either("NO_PROXY", "no_proxy"),
+            ssl_cert_file: path("SSL_CERT_FILE"),
+            debug: string("OCICRED_DEBUG").is_some_and(|v| v != "0"),
+        }
+    }
+
+    fn home_join(&self, rel: &str) -> Option<PathBuf> {
+        self.home.as_ref().map(|h| h.join(rel))
+    }
+
+    /// `$XDG_CONFIG_HOME`, else `~/.config`.
+    pub fn config_home(&self) -> Option<PathBuf> {
+        self.xdg_config_home
+            .clone()
+            .or_else(|| self.home_join(".config"))
+    }
+
+    /// `$XDG_CACHE_HOME`, else `~/.cache`.
+    pub fn cache_home(&self) -> Option<PathBuf> {
+        self.xdg_cache_home
+            .clone()
+            .or_else(|| self.home_join(".cache"))
+    }
+
+    /// The system configuration root (`$OCICRED_SYSCONFDIR`, default `/etc`).
+    pub fn sysconfdir(&self) -> PathBuf {
+        self.sysconfdir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/etc"))
+    }
+
+    /// The primary auth.json: `$XDG_RUNTIME_DIR/containers/auth.json`, or
+    /// `/run/containers/$UID/auth.json` when `XDG_RUNTIME_DIR` is unset.
+    pub fn runtime_auth_file(&self) -> PathBuf {
+        match &self.xdg_runtime_dir {
+            Some(dir) => dir.join("containers/auth.json"),
+            None => PathBuf::from(format!("/run/containers/{}/auth.json", self.uid)),
+        }
+    }
+
+    /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+    pub fn docker_config_file(&self) -> Option<PathBuf> {
+        match &self.docker_config {
+            Some(dir) => Some(dir.join("config.json")),
+            None => self.home_join(".docker/config.json"),
+        }
+    }
+
+    /// The auth files read for a lookup, in containers-auth.json(5) order.
+    pub fn auth_files(&self) -> Vec<AuthFile> {
+        if let Some(file) = &self.registry_auth_file {
+            return vec![AuthFile::new(file, AuthFileFormat::Auths)];
+        }
+        let mut out = vec![AuthFile::new(
+            &self.runtime_auth_file(),
+            AuthFileFormat::Auths,
+        )];
+        if let Some(dir) = self.config_home() {
+            out.push(AuthFile::new(
+                &dir.join("containers/auth.json"),
+                AuthFileFormat::Auths,
+            ));
+        }
+        if let Some(file) = self.docker_config_file() {
+            out.push(AuthFile::new(&file, AuthFileFormat::Auths));
+        }
+        if let Some(file) = self.home_join(".dockercfg") {
+            out.push(AuthFile::new(&file, AuthFileFormat::Legacy));
+        }
+        out
+    }
+
+    /// The auth file that `store`/`erase` write: `$REGISTRY_AUTH_FILE`, else the runtime file
+    /// when `XDG_RUNTIME_DIR` is set, else `~/.config/containers/auth.json`.
+    pub fn write_auth_file(&self) -> PathBuf {
+        if let Some(file) = &self.registry_auth_file {
+            return file.clone();
+        }
+        if let Some(dir) = &self.xdg_runtime_dir {
+            return dir.join("containers/auth.json");
+        }
+        match self.config_home() {
+            Some(dir) => dir.join("containers/auth.json"),
+            None => self.runtime_auth_file(),
+        }
+    }
+
+    /// ocicred's own config: `$OCICRED_CONFIG`, else `$XDG_CONFIG_HOME/ocicred/config.toml`.
+    pub fn ocicred_config_file(&self) -> Option<PathBuf> {
+        self.ocicred_config
+            .clone()
+            .or_else(|| self.config_home().map(|d| d.join("ocicred/config.toml")))
+    }
+
+    /// The user's registries.conf (`$XDG_CONFIG_HOME/containers/registries.conf`).
+    pub fn user_registries_conf(&self) -> Option<PathBuf> {
+        self.config_home()
+            .map(|d| d.join("containers/registries.conf"))
+    }
+
+    /// The system registries.conf (`$OCICRED_SYSCONFDIR/containers/registries.conf`).
+    pub fn system_registries_conf(&self) -> PathBuf {
+        self.sysconfdir().join("containers/registries.conf")
+    }
+
+    /// The machine-written short-name alias cache.
+    pub fn short_name_aliases_cache(&self) -> Option<PathBuf> {
+        self.cache_home()
+            .map(|d| d.join("containers/short-name-aliases.conf"))
+    }
+
+    /// Where the Bazel token cache lives: `$XDG_RUNTIME_DIR/ocicred`, else the user cache dir.
+    pub fn token_cache_dir(&self) -> Option<PathBuf> {
+        match &self.xdg_runtime_dir {
+            Some(dir) => Some(dir.join("ocicred")),
+            None => self.cache_home().map(|d| d.join("ocicred")),
+        }
+    }
+}
+
+/// How an auth file is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthFileFormat {
+    /// auth.json / config.json: `{"auths": {...}, "credHelpers": {...}, "credsStore": "..."}`.
+    Auths,
+    /// Legacy `~/.dockercfg`: the top level is the auths map.
+    Legacy,
+}
+
+/// One auth file in the lookup order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// How it is laid out.
+    pub format: AuthFileFormat,
+}
+
+impl AuthFile {
+    fn new(path: &Path, format: AuthFileFormat) -> Self {
+        AuthFile {
+            path: path.to_path_buf(),
+            format,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Env {
+        Env {
+            home: Some("/home/u".into()),
+            uid: 1000,
+            ..Env::default()
+        }
+    }
+
+    fn paths(e: &Env) -> Vec<String> {
+        e.auth_files()
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn auth_file_order_defaults() {
+        assert_eq!(
+            paths(&env()),
+            [
+                "/run/containers/1000/auth.json",
+                "/home/u/.config/containers/auth.json",
+                "/home/u/.docker/config.json",
+                "/home/u/.dockercfg",
+            ]
+        );
+        assert_eq!(env().auth_files()[3].format, AuthFileFormat::Legacy);
+        assert_eq!(
+            env().write_auth_file(),
+            PathBuf::from("/home/u/.config/containers/auth.json")
+        );
+    }
+
+    #[test]
+    fn auth_file_order_with_variables() {
+        let e = Env {
+            xdg_runtime_dir: Some("/run/user/1000".into()),
+            xdg_config_home: Some("/cfg".into()),
+            docker_config: Some("/dk".into()),
+            ..env()
+        };
+        assert_eq!(
+            paths(&e),
+            [
+                "/run/user/1000/containers/auth.json",
+                "/cfg/containers/auth.json",
+                "/dk/config.json",
+                "/home/u/.dockercfg",
+            ]
+        );
+        assert_eq!(
+            e.write_auth_file(),
+            PathBuf::from("/run/user/1000/containers/auth.json")
+        );
+        let only = Env {
+            registry_auth_file: Some("/a.json".into()),
+            ..e
+        };
+        assert_eq!(paths(&only), ["/a.json"]);
+        assert_eq!(only.write_auth_file(), PathBuf::from("/a.json"));
+    }
+}

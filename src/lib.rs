@@ -1,0 +1,14 @@
+//! ocicred: one credential helper for OCI registries.
+//!
+//! The crate is a library with a thin binary. Pure logic (key normalisation, auth-file models,
+//! lookup policy, wire formats) lives in plain functions on values; the filesystem, helper
+//! subprocesses, the keyring and HTTP each sit behind one small seam. `main.rs` only reads the
+//! process environment into [`env::Env`] and hands stdin/stdout to [`cli::run`].
+
+pub mod credential;
+pub mod env;
+pub mod error;
+pub mod registry;
+pub mod resolver;
+pub mod secret;
+pub mod source;
