@@ -6,6 +6,8 @@ mod support;
 
 /// The docker credential-helper protocol, byte for byte.
 mod docker;
+/// Saved fuzz crash inputs and seeds, replayed through the fuzz properties.
+mod fuzz_regressions;
 /// Where credentials are looked up: the file order, helpers, loops, timeouts.
 mod lookup;
 /// Real clients: the docker CLI and skopeo against a real registry.
