@@ -62,7 +62,16 @@ impl AuthJson {
                 format: Some(format),
             });
         }
-        let root: Map<String, Value> = serde_json::from_slice(bytes)?;
+        // Parsed as any value first: serde_json's "invalid type" errors quote the value, and a
+        // file whose top level is a string may hold a secret.
+        let root = match serde_json::from_slice::<Value>(bytes)? {
+            Value::Object(root) => root,
+            _ => {
+                return Err(serde::de::Error::custom(
+                    "the top level is not a JSON object",
+                ));
+            }
+        };
         Ok(AuthJson {
             root,
             format: Some(format),
@@ -469,6 +478,16 @@ mod tests {
         let f = file(r#"{"auths":null}"#);
         assert_eq!(f.lookup(&key("h")).unwrap(), FileAnswer::Nothing);
         assert!(AuthJson::parse(b"[1]", AuthFileFormat::Auths).is_err());
+    }
+
+    #[test]
+    fn a_non_object_file_is_refused_without_quoting_it() {
+        for text in [&br#""hunter2-secret""#[..], b"[\"hunter2-secret\"]", b"7"] {
+            let e = AuthJson::parse(text, AuthFileFormat::Auths).unwrap_err();
+            let shown = e.to_string();
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("not a JSON object"), "{shown}");
+        }
     }
 
     #[test]
