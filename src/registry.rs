@@ -186,9 +186,8 @@ fn normalize_host(authority: &str) -> Result<String, Error> {
     if let Some(port) = port
         && (port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5)
     {
-        return Err(Error::InvalidInput(format!(
-            "invalid port in server address: {port:?}"
-        )));
+        // The value is not quoted: in `https://user:pa/ss@host` it is part of a password.
+        return Err(Error::InvalidInput("invalid port in server address".into()));
     }
     if port.is_none() && DOCKER_HUB_ALIASES.contains(&name) {
         return Ok(DOCKER_HUB.to_string());
@@ -334,5 +333,11 @@ mod tests {
             RegistryKey::parse("h.example.com.evil").unwrap().host()
         );
         assert_ne!(k("h"), k("h:443"));
+    }
+
+    #[test]
+    fn errors_do_not_quote_what_may_be_a_password() {
+        let e = RegistryKey::parse("https://user:pa/ss-hunter2@h").unwrap_err();
+        assert_eq!(e.to_string(), "invalid port in server address");
     }
 }
