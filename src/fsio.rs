@@ -119,8 +119,8 @@ fn parent(path: &Path) -> &Path {
     }
 }
 
-/// Replaces `path` with `bytes` atomically: temp file in the same directory, fsync, 0600,
-/// rename, fsync of the directory. The caller holds the lock.
+/// Replaces `path` with `bytes` atomically: temp file `.<name>.tmp` in the same directory,
+/// fsync, 0600, rename, fsync of the directory. The caller holds the lock (from [`lock_for`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = parent(path);
     create_private_dir(dir)?;
@@ -128,11 +128,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // One fixed name: writers hold the lock, so one temp file at a time is enough, and a writer
+    // killed mid-write leaves one stale copy that the next write replaces, instead of a new
+    // copy of every secret per killed process. `create_new` never opens through a symlink.
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let _ = fs::remove_file(&tmp);
     let result = (|| {
         let mut f = OpenOptions::new()
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .write(true)
             .mode(0o600)
             .open(&tmp)
@@ -178,6 +181,26 @@ mod tests {
                 .is_none()
         );
         assert!(read_optional(&path.join("under-a-file")).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_stale_temp_file_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        let tmp = dir.path().join(".auth.json.tmp");
+        let elsewhere = dir.path().join("elsewhere");
+        fs::write(&elsewhere, "untouched").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &tmp).unwrap();
+        let _lock = lock_for(&path).unwrap();
+        write_atomic(&path, b"{}\n").unwrap();
+        write_atomic(&path, b"{ }\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"{ }\n");
+        assert_eq!(fs::read(&elsewhere).unwrap(), b"untouched");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(!names.iter().any(|n| n.contains(".tmp")), "{names:?}");
     }
 
     #[test]
