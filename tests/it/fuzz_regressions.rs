@@ -40,7 +40,9 @@ fn saved_crash_inputs_and_seeds_hold_every_property() {
 fn every_fuzz_target_has_a_check() {
     let manifest = std::fs::read_to_string(repo().join("fuzz/Cargo.toml")).unwrap();
     for line in manifest.lines() {
-        if let Some(name) = line.strip_prefix("name = \"").and_then(|l| l.strip_suffix('"'))
+        if let Some(name) = line
+            .strip_prefix("name = \"")
+            .and_then(|l| l.strip_suffix('"'))
             && name != "ocicred-fuzz"
         {
             assert!(

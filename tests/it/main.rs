@@ -4,6 +4,8 @@
 /// TestEnv, a real docker-registry, and checks for required programs.
 mod support;
 
+/// Crash safety: store SIGKILLed at random moments never corrupts the auth file.
+mod crash;
 /// The docker credential-helper protocol, byte for byte.
 mod docker;
 /// Saved fuzz crash inputs and seeds, replayed through the fuzz properties.
