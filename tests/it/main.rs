@@ -4,6 +4,8 @@
 /// TestEnv, a real docker-registry, and checks for required programs.
 mod support;
 
+/// Concurrency: 100 writers and 100 readers on one auth file at once.
+mod concurrency;
 /// Crash safety: store SIGKILLed at random moments never corrupts the auth file.
 mod crash;
 /// The docker credential-helper protocol, byte for byte.

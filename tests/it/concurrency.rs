@@ -1,0 +1,106 @@
+//! Concurrency: many processes storing and reading one auth file at the same moment. Every
+//! store survives, and every read is a valid answer (the credential, or the exact not-found
+//! text) — never a parse error from a half-written file.
+
+use std::io::Write;
+use std::process::{Child, Stdio};
+
+use crate::support::*;
+
+const NOT_FOUND: &str = "credentials not found in native keychain\n";
+
+fn spawn(env: &TestEnv, action: &str, body: String) -> Child {
+    let mut child = env
+        .command(env.bin.join("docker-credential-ocicred"))
+        .arg(action)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(body.as_bytes()).unwrap();
+    child
+}
+
+#[test]
+fn a_hundred_writers_and_a_hundred_readers_at_once() {
+    let env = TestEnv::new();
+    env.write(
+        "../run/containers/auth.json",
+        r#"{"auths":{"pre.example":{"auth":"YTpi"}},"extra":1}"#,
+    );
+    let n = 100;
+    let mut writers = Vec::new();
+    let mut readers = Vec::new();
+    for i in 0..n {
+        writers.push(spawn(
+            &env,
+            "store",
+            format!(
+                "{{\"ServerURL\":\"r{i}.example\",\"Username\":\"user{i}\",\"Secret\":\"s{i}\"}}\n"
+            ),
+        ));
+        // Readers ask for keys being written right now, and for the one that was there.
+        let asked = if i % 10 == 0 {
+            "pre.example".to_string()
+        } else {
+            format!("r{}.example", (i * 7) % n)
+        };
+        readers.push((asked.clone(), spawn(&env, "get", format!("{asked}\n"))));
+    }
+    for (i, w) in writers.into_iter().enumerate() {
+        let out = output(w.wait_with_output().unwrap());
+        assert_eq!(out.code, 0, "writer {i}: {out:#?}");
+        assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:#?}");
+    }
+    let (mut found, mut not_found) = (0, 0);
+    for (asked, r) in readers {
+        let out = output(r.wait_with_output().unwrap());
+        assert!(out.stderr.is_empty(), "{out:#?}");
+        match out.code {
+            0 => {
+                let v: serde_json::Value = serde_json::from_str(&out.stdout)
+                    .unwrap_or_else(|e| panic!("get {asked}: not JSON ({e}): {out:#?}"));
+                assert_eq!(v["ServerURL"], asked.as_str());
+                let want = match asked.strip_prefix('r') {
+                    Some(rest) => {
+                        let i = rest.trim_end_matches(".example");
+                        (format!("user{i}"), format!("s{i}"))
+                    }
+                    None => ("a".into(), "b".into()),
+                };
+                assert_eq!(v["Username"], want.0.as_str(), "{out:#?}");
+                assert_eq!(v["Secret"], want.1.as_str(), "{out:#?}");
+                assert!(out.stdout.ends_with("}\n"));
+                found += 1;
+            }
+            1 => {
+                assert_eq!(out.stdout, NOT_FOUND, "get {asked}");
+                assert!(asked != "pre.example", "the entry that was there vanished");
+                not_found += 1;
+            }
+            code => panic!("get {asked}: exit {code}: {out:#?}"),
+        }
+    }
+    eprintln!("concurrency: {n} stores, {n} gets ({found} found, {not_found} not yet stored)");
+
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.auth_json()).unwrap()).unwrap();
+    let auths = v["auths"].as_object().unwrap();
+    assert_eq!(auths.len(), n + 1);
+    assert_eq!(v["extra"], 1);
+    for i in 0..n {
+        assert!(auths.contains_key(&format!("r{i}.example")), "r{i} lost");
+        let out = env.helper("get", format!("r{i}.example").as_bytes());
+        assert_eq!(
+            out.ok(),
+            format!(
+                "{{\"ServerURL\":\"r{i}.example\",\"Username\":\"user{i}\",\"Secret\":\"s{i}\"}}\n"
+            )
+        );
+    }
+    let list = env.helper("list", b"");
+    let listed: serde_json::Value = serde_json::from_str(list.ok()).unwrap();
+    assert_eq!(listed.as_object().unwrap().len(), n + 1);
+}
