@@ -13,10 +13,21 @@ use crate::registry::RegistryKey;
 use crate::secret::Secret;
 
 /// A parsed auth file. The JSON object is kept whole so that a rewrite loses nothing.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// `Debug` shows the layout and the top-level field names, never a value (they hold secrets).
+#[derive(Clone, Default, PartialEq)]
 pub struct AuthJson {
     root: Map<String, Value>,
     format: Option<AuthFileFormat>,
+}
+
+impl std::fmt::Debug for AuthJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthJson")
+            .field("format", &self.format)
+            .field("fields", &self.root.keys().collect::<Vec<_>>())
+            .field("entries", &self.auths().map_or(0, Map::len))
+            .finish()
+    }
 }
 
 /// What one file says about a key.
@@ -478,6 +489,19 @@ mod tests {
         let f = file(r#"{"auths":null}"#);
         assert_eq!(f.lookup(&key("h")).unwrap(), FileAnswer::Nothing);
         assert!(AuthJson::parse(b"[1]", AuthFileFormat::Auths).is_err());
+    }
+
+    #[test]
+    fn debug_shows_no_value() {
+        let f = file(
+            r#"{"auths":{"h":{"auth":"aHVudGVyMjpodW50ZXIy","identitytoken":"hunter2"}},"x":"hunter2"}"#,
+        );
+        let shown = format!("{f:?} {f:#?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("aHVudGVy"),
+            "{shown}"
+        );
+        assert!(shown.contains("entries: 1"), "{shown}");
     }
 
     #[test]
