@@ -8,8 +8,8 @@
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -28,13 +28,22 @@ pub const CHAIN_VAR: &str = "OCICRED_HELPER_CHAIN";
 /// The most ocicred reads from a helper's stdout.
 const MAX_OUTPUT: u64 = 1024 * 1024;
 
-/// What a helper run produced.
-#[derive(Debug)]
+/// What a helper run produced. `Debug` shows the size of stdout, not its bytes (a `get`
+/// answer holds the secret).
 pub struct HelperOutput {
     /// True when it exited 0.
     pub success: bool,
     /// Its stdout.
     pub stdout: Vec<u8>,
+}
+
+impl std::fmt::Debug for HelperOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HelperOutput")
+            .field("success", &self.success)
+            .field("stdout_bytes", &self.stdout.len())
+            .finish()
+    }
 }
 
 /// The subprocess seam: run `docker-credential-<name> <action>` with `input` on stdin.
@@ -512,6 +521,17 @@ pub(crate) mod tests {
             ),
             Err(Error::Unsupported(_))
         ));
+    }
+
+    #[test]
+    fn output_debug_hides_the_answer() {
+        let out = HelperOutput {
+            success: true,
+            stdout: br#"{"Username":"u","Secret":"hunter2"}"#.to_vec(),
+        };
+        let shown = format!("{out:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("104, 117"), "{shown}"); // not as bytes either
     }
 
     #[test]
