@@ -7,8 +7,9 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// What ocicred reads from its environment.
-#[derive(Clone, Debug, Default)]
+/// What ocicred reads from its environment. `Debug` hides the user and password a proxy URL
+/// may carry (`http://user:pass@proxy:3128`).
+#[derive(Clone, Default)]
 pub struct Env {
     /// `$HOME`.
     pub home: Option<PathBuf>,
@@ -48,6 +49,48 @@ pub struct Env {
     pub self_exe: Option<PathBuf>,
     /// `$OCICRED_DEBUG`: write lookup traces (never secrets) to stderr.
     pub debug: bool,
+}
+
+/// A proxy URL with any `user:password@` replaced.
+fn redact_proxy(url: &Option<String>) -> Option<String> {
+    url.as_ref().map(|u| {
+        let (scheme, rest) = u.split_once("://").unwrap_or(("", u));
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        match rest[..authority_end].rfind('@') {
+            Some(at) if scheme.is_empty() => format!("<redacted>@{}", &rest[at + 1..]),
+            Some(at) => format!("{scheme}://<redacted>@{}", &rest[at + 1..]),
+            None => u.clone(),
+        }
+    })
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env")
+            .field("home", &self.home)
+            .field("uid", &self.uid)
+            .field("xdg_runtime_dir", &self.xdg_runtime_dir)
+            .field("xdg_config_home", &self.xdg_config_home)
+            .field("xdg_cache_home", &self.xdg_cache_home)
+            .field("docker_config", &self.docker_config)
+            .field("registry_auth_file", &self.registry_auth_file)
+            .field(
+                "containers_registries_conf",
+                &self.containers_registries_conf,
+            )
+            .field("sysconfdir", &self.sysconfdir)
+            .field("ocicred_config", &self.ocicred_config)
+            .field("ocicred_store", &self.ocicred_store)
+            .field("helper_chain", &self.helper_chain)
+            .field("path", &self.path)
+            .field("https_proxy", &redact_proxy(&self.https_proxy))
+            .field("http_proxy", &redact_proxy(&self.http_proxy))
+            .field("no_proxy", &self.no_proxy)
+            .field("ssl_cert_file", &self.ssl_cert_file)
+            .field("self_exe", &self.self_exe)
+            .field("debug", &self.debug)
+            .finish()
+    }
 }
 
 impl Env {
@@ -248,6 +291,21 @@ mod tests {
             .iter()
             .map(|f| f.path.display().to_string())
             .collect()
+    }
+
+    #[test]
+    fn debug_hides_proxy_passwords() {
+        let e = Env {
+            https_proxy: Some("http://bob:hunter2@proxy:3128/".into()),
+            http_proxy: Some("bob:hunter2@proxy:3128".into()),
+            no_proxy: Some("localhost".into()),
+            ..env()
+        };
+        let shown = format!("{e:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("http://<redacted>@proxy:3128/"), "{shown}");
+        assert!(shown.contains("<redacted>@proxy:3128"), "{shown}");
+        assert!(shown.contains("/home/u"), "{shown}");
     }
 
     #[test]
