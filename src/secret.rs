@@ -50,4 +50,56 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert_eq!(s.expose(), "hunter2");
     }
+
+    /// Every type that carries a secret, formatted with `{:?}` and `{:#?}`.
+    #[test]
+    fn debug_of_every_secret_holding_type_redacts() {
+        use crate::auth_json::AuthJson;
+        use crate::credential::{Credential, decode_auth, encode_auth};
+        use crate::env::{AuthFileFormat, Env};
+        use crate::protocol::docker::parse_store;
+        use crate::registry::RegistryKey;
+        use crate::source::helper::HelperOutput;
+        use crate::source::{Found, Origin};
+
+        const PW: &str = "hunter2-pw";
+        let basic = Credential::basic("alice", PW);
+        let token = Credential::from_docker("<token>".into(), PW.into());
+        let found = Found {
+            credential: basic.clone(),
+            origin: Origin {
+                source: "/auth.json".into(),
+                key: "h".into(),
+            },
+        };
+        let auth = encode_auth("alice", PW);
+        let file = AuthJson::parse(
+            format!(r#"{{"auths":{{"h":{{"auth":"{auth}","identitytoken":"{PW}"}}}}}}"#).as_bytes(),
+            AuthFileFormat::Auths,
+        )
+        .unwrap();
+        let answer = file.lookup(&RegistryKey::parse("h").unwrap()).unwrap();
+        let request = parse_store(
+            format!(r#"{{"ServerURL":"h","Username":"alice","Secret":"{PW}"}}"#).as_bytes(),
+        )
+        .unwrap();
+        let output = HelperOutput {
+            success: true,
+            stdout: format!(r#"{{"Secret":"{PW}"}}"#).into_bytes(),
+        };
+        let env = Env {
+            https_proxy: Some(format!("http://alice:{PW}@proxy:3128")),
+            ..Env::default()
+        };
+        let decoded = decode_auth(&auth).unwrap();
+        let shown = [
+            format!("{basic:?} {basic:#?} {token:?} {token:#?}"),
+            format!("{found:?} {found:#?} {answer:?} {answer:#?}"),
+            format!("{file:?} {file:#?} {request:?} {request:#?}"),
+            format!("{output:?} {output:#?} {env:?} {env:#?} {decoded:?}"),
+        ]
+        .join("\n");
+        assert!(!shown.contains(PW), "{shown}");
+        assert!(!shown.contains(&auth), "{shown}");
+    }
 }
