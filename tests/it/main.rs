@@ -12,6 +12,8 @@ mod crash;
 mod docker;
 /// Saved fuzz crash inputs and seeds, replayed through the fuzz properties.
 mod fuzz_regressions;
+/// Secret hygiene: no secret on stderr, in list output, errors, panics or stray files.
+mod hygiene;
 /// Where credentials are looked up: the file order, helpers, loops, timeouts.
 mod lookup;
 /// Real clients: the docker CLI and skopeo against a real registry.
