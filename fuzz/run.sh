@@ -24,7 +24,7 @@ fi
 toolchain="${FUZZ_TOOLCHAIN:-nightly}"
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$PWD/target}"
 
-cargo "+$toolchain" fuzz build "${targets[@]}" >/dev/null 2>build.log || {
+cargo "+$toolchain" fuzz build >/dev/null 2>build.log || {
   cat build.log >&2
   exit 1
 }
