@@ -22,15 +22,22 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
         Err(e) if is_missing(&e) => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
     };
-    let mut bytes = Vec::new();
+    let too_big = || Error::Config {
+        path: path.to_path_buf(),
+        message: format!("file is larger than {MAX_FILE_BYTES} bytes"),
+    };
+    // Refuse a huge regular file before reading any of it; the bounded read below still
+    // guards files whose size is not known in advance (pipes, /proc).
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::Config {
-            path: path.to_path_buf(),
-            message: format!("file is larger than {MAX_FILE_BYTES} bytes"),
-        });
+        return Err(too_big());
     }
     Ok(Some(bytes))
 }
