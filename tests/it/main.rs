@@ -12,6 +12,8 @@ mod crash;
 mod docker;
 /// Saved fuzz crash inputs and seeds, replayed through the fuzz properties.
 mod fuzz_regressions;
+/// Hostile input: symlinks, other users' files, deep nesting, huge and non-UTF-8 input.
+mod hostile;
 /// Secret hygiene: no secret on stderr, in list output, errors, panics or stray files.
 mod hygiene;
 /// Where credentials are looked up: the file order, helpers, loops, timeouts.
