@@ -222,7 +222,8 @@ fn strip_tag_and_digest(path: &str) -> Result<Option<String>, Error> {
         None => path,
     };
     let path = match path.rfind(':') {
-        Some(i) if !path[i..].contains('/') => &path[..i],
+        // One tag, on the last part: `repo:a:b` and `repo::1` are not references.
+        Some(i) if !path[i..].contains('/') && !path[..i].contains(':') => &path[..i],
         Some(_) => {
             return Err(Error::InvalidInput(
                 "':' is only allowed in the port or the tag".into(),
@@ -301,6 +302,8 @@ mod tests {
             "oci://x",
             "h:port",
             "h:5000:6000/x",
+            "h/repo::5000",
+            "h/ns/repo:a:b",
             "a b",
             "https:///x",
             "[::1",
