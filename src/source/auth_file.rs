@@ -135,6 +135,13 @@ impl Source for AuthFilesSource {
         {
             return helper_store(&*self.runner, helper, key, cred, self.spelling(&path));
         }
+        // `auth` is base64 of `user:password` split on the first ':', so such a name would
+        // come back cut short, its tail glued to the password.
+        if cred.username().contains(':') {
+            return Err(Error::InvalidInput(
+                "a user name containing ':' cannot be kept in an auth file".into(),
+            ));
+        }
         json.upsert(key, cred);
         fsio::write_atomic(&path, &json.to_bytes())?;
         Ok(self.write_path.display().to_string())

@@ -322,3 +322,16 @@ fn paths_that_are_not_utf8_work() {
     assert_eq!(out.code, 1, "{out:#?}");
     assert_eq!(out.stderr.lines().count(), 1, "{out:#?}");
 }
+
+#[test]
+fn a_user_name_with_a_colon_is_refused_not_mangled() {
+    let env = TestEnv::new();
+    let out = env.helper(
+        "store",
+        br#"{"ServerURL":"h.example","Username":"a:b","Secret":"pw"}"#,
+    );
+    assert_one_line_failure(&out, "store");
+    assert!(out.stdout.contains("':'"), "{out:#?}");
+    assert!(!out.stdout.contains("pw"), "{out:#?}");
+    assert!(!env.auth_json().exists());
+}
