@@ -8,6 +8,7 @@
 pub mod credential;
 pub mod env;
 pub mod error;
+pub mod registries;
 pub mod registry;
 pub mod resolver;
 pub mod secret;
