@@ -8,6 +8,8 @@
 pub mod credential;
 pub mod env;
 pub mod error;
+pub mod oci;
+pub mod protocol;
 pub mod registry;
 pub mod resolver;
 pub mod secret;
