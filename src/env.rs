@@ -44,6 +44,8 @@ pub struct Env {
     pub no_proxy: Option<String>,
     /// `$SSL_CERT_FILE`: extra CA certificates for HTTPS.
     pub ssl_cert_file: Option<PathBuf>,
+    /// This program's own path (to detect a helper that is ocicred itself).
+    pub self_exe: Option<PathBuf>,
     /// `$OCICRED_DEBUG`: write lookup traces (never secrets) to stderr.
     pub debug: bool,
 }
@@ -83,6 +85,7 @@ impl Env {
             http_proxy: either("HTTP_PROXY", "http_proxy"),
             no_proxy: either("NO_PROXY", "no_proxy"),
             ssl_cert_file: path("SSL_CERT_FILE"),
+            self_exe: std::env::current_exe().ok(),
             debug: string("OCICRED_DEBUG").is_some_and(|v| v != "0"),
         }
     }

@@ -5,9 +5,12 @@
 //! subprocesses, the keyring and HTTP each sit behind one small seam. `main.rs` only reads the
 //! process environment into [`env::Env`] and hands stdin/stdout to [`cli::run`].
 
+pub mod auth_json;
+pub mod cli;
 pub mod credential;
 pub mod env;
 pub mod error;
+pub mod fsio;
 pub mod oci;
 pub mod protocol;
 pub mod registry;

@@ -22,15 +22,7 @@ use crate::registry::RegistryKey;
 use crate::resolver::Resolver;
 
 /// The largest request read.
-pub const MAX_REQUEST: usize = 1024 * 1024;
-
-/// True when `stdin` is a Bazel request: its first non-whitespace byte is `{` (SPEC §2).
-pub fn is_bazel_request(stdin: &[u8]) -> bool {
-    stdin
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|&b| b == b'{')
-}
+pub const MAX_REQUEST: usize = super::MAX_STDIN;
 
 /// Reads the `uri` of a request.
 pub fn parse_request(input: &[u8]) -> Result<String> {
@@ -155,14 +147,6 @@ mod tests {
         assert!(parse_request(b"{\"uri\":").is_err());
         assert!(parse_request(b"{\"uri\":\"\xff\"}").is_err());
         assert!(parse_request(&vec![b' '; MAX_REQUEST + 1]).is_err());
-    }
-
-    #[test]
-    fn detection() {
-        assert!(is_bazel_request(b"{\"uri\":\"x\"}"));
-        assert!(is_bazel_request(b" \n\t{"));
-        assert!(!is_bazel_request(b"ghcr.io\n"));
-        assert!(!is_bazel_request(b""));
     }
 
     #[test]

@@ -1,1 +1,183 @@
+//! The `containers-auth.json` source: the auth files, in containers-auth.json(5) order.
+//!
+//! It owns reading the files in order (first hit wins), following a file's `credHelpers` and
+//! `credsStore` to external helpers, and writing the one file that `store`/`erase` change. A
+//! file that does not parse stops the search with an error naming it and the line/column,
+//! and is never rewritten.
 
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::auth_json::{AuthJson, FileAnswer};
+use crate::credential::Credential;
+use crate::env::{AuthFile, AuthFileFormat};
+use crate::error::{Error, Result};
+use crate::fsio;
+use crate::registry::RegistryKey;
+use crate::source::helper::{HelperRunner, HubSpelling, helper_erase, helper_get, helper_store};
+use crate::source::{Found, Listed, Origin, Source};
+
+/// The auth files as one source.
+pub struct AuthFilesSource {
+    files: Vec<AuthFile>,
+    write_path: PathBuf,
+    docker_file: Option<PathBuf>,
+    uid: u32,
+    runner: Rc<dyn HelperRunner>,
+}
+
+impl AuthFilesSource {
+    /// `files` in lookup order; `write_path` is the file `store`/`erase` change;
+    /// `docker_file` is docker's config.json (its helpers get docker's Hub spelling).
+    pub fn new(
+        files: Vec<AuthFile>,
+        write_path: PathBuf,
+        docker_file: Option<PathBuf>,
+        uid: u32,
+        runner: Rc<dyn HelperRunner>,
+    ) -> Self {
+        AuthFilesSource {
+            files,
+            write_path,
+            docker_file,
+            uid,
+            runner,
+        }
+    }
+
+    fn spelling(&self, path: &Path) -> HubSpelling {
+        if self.docker_file.as_deref() == Some(path) {
+            HubSpelling::Docker
+        } else {
+            HubSpelling::Containers
+        }
+    }
+
+    /// Asks a helper named by a file, unless it is ocicred itself.
+    fn ask_helper(&self, helper: &str, key: &RegistryKey, path: &Path) -> Result<Option<Found>> {
+        if self.runner.is_self(helper) {
+            return Ok(None);
+        }
+        helper_get(&*self.runner, helper, key, self.spelling(path))
+    }
+}
+
+/// Loads and parses one auth file; `Ok(None)` when it does not exist.
+pub fn load(path: &Path, format: AuthFileFormat) -> Result<Option<AuthJson>> {
+    match fsio::read_optional(path)? {
+        None => Ok(None),
+        Some(bytes) => AuthJson::parse(&bytes, format)
+            .map(Some)
+            .map_err(|e| Error::json(path, &e)),
+    }
+}
+
+fn found_in(path: &Path, key: String, credential: Credential) -> Found {
+    Found {
+        credential,
+        origin: Origin {
+            source: path.display().to_string(),
+            key,
+        },
+    }
+}
+
+fn entry_error(path: &Path, e: crate::auth_json::EntryError) -> Error {
+    Error::Config {
+        path: path.to_path_buf(),
+        message: format!("entry {:?}: {}", e.key, e.message),
+    }
+}
+
+impl Source for AuthFilesSource {
+    fn name(&self) -> String {
+        crate::source::AUTH_FILES_NAME.to_string()
+    }
+
+    fn get(&self, key: &RegistryKey) -> Result<Option<Found>> {
+        for file in &self.files {
+            let Some(json) = load(&file.path, file.format)? else {
+                continue;
+            };
+            match json.lookup(key).map_err(|e| entry_error(&file.path, e))? {
+                FileAnswer::Found { key, credential } => {
+                    return Ok(Some(found_in(&file.path, key, credential)));
+                }
+                FileAnswer::Helper { helper } => {
+                    if let Some(found) = self.ask_helper(&helper, key, &file.path)? {
+                        return Ok(Some(found));
+                    }
+                }
+                FileAnswer::Store { helper } => {
+                    if let Some(found) = self.ask_helper(&helper, key, &file.path)? {
+                        return Ok(Some(found));
+                    }
+                    if let FileAnswer::Found { key, credential } = json
+                        .lookup_auths(key)
+                        .map_err(|e| entry_error(&file.path, e))?
+                    {
+                        return Ok(Some(found_in(&file.path, key, credential)));
+                    }
+                }
+                FileAnswer::Nothing => {}
+            }
+        }
+        Ok(None)
+    }
+
+    fn store(&self, key: &RegistryKey, cred: &Credential) -> Result<String> {
+        let path = fsio::write_target(&self.write_path, self.uid)?;
+        let _lock = fsio::lock_for(&path)?;
+        let mut json = load(&path, AuthFileFormat::Auths)?.unwrap_or_default();
+        if let Some(helper) = json.helper_for(key)
+            && !self.runner.is_self(helper)
+            && !key.is_namespaced()
+        {
+            return helper_store(&*self.runner, helper, key, cred, self.spelling(&path));
+        }
+        json.upsert(key, cred);
+        fsio::write_atomic(&path, &json.to_bytes())?;
+        Ok(self.write_path.display().to_string())
+    }
+
+    fn erase(&self, key: &RegistryKey) -> Result<bool> {
+        let path = fsio::write_target(&self.write_path, self.uid)?;
+        if fsio::read_optional(&path)?.is_none() {
+            return Ok(false);
+        }
+        let _lock = fsio::lock_for(&path)?;
+        let Some(mut json) = load(&path, AuthFileFormat::Auths)? else {
+            return Ok(false);
+        };
+        let mut removed = false;
+        if let Some(helper) = json.helper_for(key)
+            && !self.runner.is_self(helper)
+        {
+            removed |= helper_erase(&*self.runner, helper, key, self.spelling(&path))?;
+        }
+        if json.remove(key) > 0 {
+            fsio::write_atomic(&path, &json.to_bytes())?;
+            removed = true;
+        }
+        Ok(removed)
+    }
+
+    fn list(&self) -> Result<Vec<Listed>> {
+        let mut out: Vec<Listed> = Vec::new();
+        for file in &self.files {
+            let Some(json) = load(&file.path, file.format)? else {
+                continue;
+            };
+            for (key, username) in json.entries() {
+                if !out.iter().any(|l| l.key == key) {
+                    out.push(Listed {
+                        key,
+                        username,
+                        source: file.path.display().to_string(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,487 @@
+//! The auth-file model: docker's `config.json`, containers' `auth.json`, legacy `.dockercfg`.
+//!
+//! It owns reading a parsed file (which entry answers a key, whether a helper must be asked
+//! instead) and editing it (upsert and remove entries) while keeping every unknown field and
+//! the order of everything else. Pure: it works on JSON values; loading and saving belong to
+//! `fsio`. Field names match case-insensitively, as Go's `encoding/json` does.
+
+use serde_json::{Map, Value};
+
+use crate::credential::{AuthFieldError, Credential, decode_auth, encode_auth};
+use crate::env::AuthFileFormat;
+use crate::registry::RegistryKey;
+use crate::secret::Secret;
+
+/// A parsed auth file. The JSON object is kept whole so that a rewrite loses nothing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuthJson {
+    root: Map<String, Value>,
+    format: Option<AuthFileFormat>,
+}
+
+/// What one file says about a key.
+#[derive(Debug, PartialEq)]
+pub enum FileAnswer {
+    /// An entry with a usable credential, under this key as written in the file.
+    Found { key: String, credential: Credential },
+    /// The file sends this registry to `docker-credential-<helper>` (`credHelpers`).
+    Helper { helper: String },
+    /// The file names a store for everything (`credsStore`); consult it, then `auths`.
+    Store { helper: String },
+    /// Nothing usable here; go on with the next file.
+    Nothing,
+}
+
+/// Why an entry could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub struct EntryError {
+    /// The key as written in the file.
+    pub key: String,
+    /// What is wrong (never the value).
+    pub message: String,
+}
+
+/// Looks up a field by name, ignoring ASCII case; an exact match wins.
+fn field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<(&'a String, &'a Value)> {
+    map.get_key_value(name)
+        .or_else(|| map.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+}
+
+fn str_field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    field(map, name)
+        .and_then(|(_, v)| v.as_str())
+        .filter(|s| !s.is_empty())
+}
+
+impl AuthJson {
+    /// Parses a file's bytes. A 0-byte (or all-whitespace) file is an empty file.
+    pub fn parse(bytes: &[u8], format: AuthFileFormat) -> Result<AuthJson, serde_json::Error> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(AuthJson {
+                root: Map::new(),
+                format: Some(format),
+            });
+        }
+        let root: Map<String, Value> = serde_json::from_slice(bytes)?;
+        Ok(AuthJson {
+            root,
+            format: Some(format),
+        })
+    }
+
+    fn is_legacy(&self) -> bool {
+        self.format == Some(AuthFileFormat::Legacy)
+    }
+
+    /// The map of entries (`auths`, or the top level of a legacy file).
+    fn auths(&self) -> Option<&Map<String, Value>> {
+        if self.is_legacy() {
+            return Some(&self.root);
+        }
+        field(&self.root, "auths").and_then(|(_, v)| v.as_object())
+    }
+
+    /// `credHelpers` as (key, helper) pairs.
+    pub fn cred_helpers(&self) -> Vec<(&str, &str)> {
+        if self.is_legacy() {
+            return Vec::new();
+        }
+        field(&self.root, "credHelpers")
+            .and_then(|(_, v)| v.as_object())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `credsStore`, if set.
+    pub fn creds_store(&self) -> Option<&str> {
+        if self.is_legacy() {
+            return None;
+        }
+        str_field(&self.root, "credsStore")
+    }
+
+    /// The `credHelpers` entry for a registry host, comparing normalised hosts.
+    pub fn helper_for(&self, key: &RegistryKey) -> Option<&str> {
+        let host = key.host();
+        let helpers = self.cred_helpers();
+        helpers
+            .iter()
+            .find(|(k, _)| *k == host)
+            .or_else(|| {
+                helpers.iter().find(|(k, _)| {
+                    RegistryKey::parse(k).is_ok_and(|p| !p.is_namespaced() && p.host() == host)
+                })
+            })
+            .map(|(_, h)| *h)
+    }
+
+    /// Every `auths` key with its normalised form (keys that do not parse are skipped).
+    fn normalised_keys(&self) -> Vec<(RegistryKey, &str)> {
+        let Some(auths) = self.auths() else {
+            return Vec::new();
+        };
+        auths
+            .keys()
+            .filter_map(|k| Some((RegistryKey::parse(k).ok()?, k.as_str())))
+            .collect()
+    }
+
+    /// The key as written in the file that answers `candidate`: an exact spelling first, then
+    /// the first key in file order that normalises to it.
+    fn entry_key_for<'a>(
+        &'a self,
+        candidate: &RegistryKey,
+        normalised: &mut Option<Vec<(RegistryKey, &'a str)>>,
+    ) -> Option<&'a str> {
+        let auths = self.auths()?;
+        let spelled = candidate.to_string();
+        if let Some((k, _)) = auths.get_key_value(&spelled) {
+            return Some(k);
+        }
+        let all = normalised.get_or_insert_with(|| self.normalised_keys());
+        all.iter().find(|(n, _)| n == candidate).map(|(_, k)| *k)
+    }
+
+    /// What this file says about `key` (SPEC §5.2): `credHelpers` for the host, then
+    /// `credsStore`, then the most specific existing `auths` key, whose entry decides.
+    pub fn lookup(&self, key: &RegistryKey) -> Result<FileAnswer, EntryError> {
+        if let Some(helper) = self.helper_for(key) {
+            return Ok(FileAnswer::Helper {
+                helper: helper.to_string(),
+            });
+        }
+        if let Some(store) = self.creds_store() {
+            return Ok(FileAnswer::Store {
+                helper: store.to_string(),
+            });
+        }
+        self.lookup_auths(key)
+    }
+
+    /// The `auths` part of [`AuthJson::lookup`] alone.
+    pub fn lookup_auths(&self, key: &RegistryKey) -> Result<FileAnswer, EntryError> {
+        let mut normalised = None;
+        let candidates = if self.is_legacy() {
+            vec![key.host_only()]
+        } else {
+            key.candidates()
+        };
+        for candidate in candidates {
+            if let Some(entry_key) = self.entry_key_for(&candidate, &mut normalised) {
+                let entry = self.auths().and_then(|a| a.get(entry_key));
+                return match decode_entry(entry_key, entry)? {
+                    Some(credential) => Ok(FileAnswer::Found {
+                        key: entry_key.to_string(),
+                        credential,
+                    }),
+                    None => Ok(FileAnswer::Nothing),
+                };
+            }
+        }
+        Ok(FileAnswer::Nothing)
+    }
+
+    /// Every entry with a usable credential: (normalised key, user name). Entries that hold
+    /// nothing (placeholders for a helper) and entries that do not decode are left out.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        let Some(auths) = self.auths() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in auths {
+            let Ok(key) = RegistryKey::parse(k) else {
+                continue;
+            };
+            if let Ok(Some(cred)) = decode_entry(k, Some(v)) {
+                out.push((key.to_string(), cred.username().to_string()));
+            }
+        }
+        out
+    }
+
+    /// Writes `cred` under `key` (its canonical spelling), keeping the entry's other fields.
+    pub fn upsert(&mut self, key: &RegistryKey, cred: &Credential) {
+        let auths = self.auths_mut();
+        let entry = auths
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        let Value::Object(entry) = entry else {
+            unreachable!("entry was just made an object")
+        };
+        // Drop differently-cased spellings of the fields we own, so one value remains.
+        entry.retain(|k, _| {
+            !(k.eq_ignore_ascii_case("auth") || k.eq_ignore_ascii_case("identitytoken"))
+                || k == "auth"
+                || k == "identitytoken"
+        });
+        match cred {
+            Credential::Basic { username, password } => {
+                entry.insert(
+                    "auth".into(),
+                    Value::String(encode_auth(username, password.expose())),
+                );
+                entry.remove("identitytoken");
+            }
+            Credential::IdentityToken { token } => {
+                entry.insert(
+                    "auth".into(),
+                    Value::String(encode_auth(crate::credential::IDENTITY_TOKEN_USER, "")),
+                );
+                entry.insert(
+                    "identitytoken".into(),
+                    Value::String(token.expose().clone()),
+                );
+            }
+        }
+    }
+
+    /// Removes every `auths` key that normalises to `key`; the number removed.
+    pub fn remove(&mut self, key: &RegistryKey) -> usize {
+        let doomed: Vec<String> = self
+            .normalised_keys()
+            .into_iter()
+            .filter(|(n, _)| n == key)
+            .map(|(_, k)| k.to_string())
+            .collect();
+        if doomed.is_empty() {
+            return 0;
+        }
+        let auths = self.auths_mut();
+        for k in &doomed {
+            auths.shift_remove(k);
+        }
+        doomed.len()
+    }
+
+    fn auths_mut(&mut self) -> &mut Map<String, Value> {
+        if self.is_legacy() {
+            return &mut self.root;
+        }
+        let name = field(&self.root, "auths")
+            .filter(|(_, v)| v.is_object())
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| "auths".to_string());
+        let slot = self
+            .root
+            .entry(name)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        slot.as_object_mut().expect("auths was just made an object")
+    }
+
+    /// The file's bytes, tab-indented like the Go tools write it, with a final newline.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let formatter = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+        serde::Serialize::serialize(&self.root, &mut ser).expect("a JSON map always serialises");
+        out.push(b'\n');
+        out
+    }
+}
+
+/// Reads one `auths` entry: `identitytoken` (an identity token), else `auth`, else
+/// `username`/`password`. `Ok(None)` when it holds nothing usable.
+fn decode_entry(key: &str, entry: Option<&Value>) -> Result<Option<Credential>, EntryError> {
+    let Some(Value::Object(entry)) = entry else {
+        return Ok(None);
+    };
+    if let Some(token) = str_field(entry, "identitytoken") {
+        return Ok(Some(Credential::IdentityToken {
+            token: Secret::new(token.to_string()),
+        }));
+    }
+    if let Some(auth) = str_field(entry, "auth") {
+        return match decode_auth(auth) {
+            Ok(Some((username, password))) => Ok(Some(Credential::Basic { username, password })),
+            Ok(None) => Ok(None),
+            Err(AuthFieldError::Base64) => Err(EntryError {
+                key: key.to_string(),
+                message: "the \"auth\" field is not valid base64".into(),
+            }),
+            Err(AuthFieldError::Shape) => Err(EntryError {
+                key: key.to_string(),
+                message: "the \"auth\" field is not base64 of \"user:password\"".into(),
+            }),
+        };
+    }
+    match (str_field(entry, "username"), str_field(entry, "password")) {
+        (Some(u), Some(p)) => Ok(Some(Credential::basic(u, p))),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> AuthJson {
+        AuthJson::parse(text.as_bytes(), AuthFileFormat::Auths).unwrap()
+    }
+
+    fn key(s: &str) -> RegistryKey {
+        RegistryKey::parse(s).unwrap()
+    }
+
+    fn user_of(f: &AuthJson, k: &str) -> Option<String> {
+        match f.lookup(&key(k)).unwrap() {
+            FileAnswer::Found { credential, .. } => Some(credential.username().to_string()),
+            _ => None,
+        }
+    }
+
+    const ALICE: &str = "YWxpY2U6c2VjcmV0"; // alice:secret
+    const BOB: &str = "Ym9iOnB3"; // bob:pw
+
+    #[test]
+    fn most_specific_key_wins() {
+        let f = file(&format!(
+            r#"{{"auths":{{"quay.io":{{"auth":"{ALICE}"}},"quay.io/org":{{"auth":"{BOB}"}}}}}}"#
+        ));
+        assert_eq!(user_of(&f, "quay.io/org/repo/img").as_deref(), Some("bob"));
+        assert_eq!(user_of(&f, "quay.io/other").as_deref(), Some("alice"));
+        assert_eq!(user_of(&f, "quay.io").as_deref(), Some("alice"));
+        assert_eq!(
+            user_of(&f, "quay.io/organisation").as_deref(),
+            Some("alice")
+        );
+    }
+
+    #[test]
+    fn empty_specific_entry_hides_broader_keys() {
+        let f = file(&format!(
+            r#"{{"auths":{{"quay.io":{{"auth":"{ALICE}"}},"quay.io/org":{{}}}}}}"#
+        ));
+        assert_eq!(
+            f.lookup(&key("quay.io/org/x")).unwrap(),
+            FileAnswer::Nothing
+        );
+    }
+
+    #[test]
+    fn url_and_hub_spellings_answer() {
+        let f = file(&format!(
+            r#"{{"auths":{{"https://index.docker.io/v1/":{{"auth":"{ALICE}"}},"https://h:5000/v2/":{{"auth":"{BOB}"}}}}}}"#
+        ));
+        assert_eq!(user_of(&f, "docker.io").as_deref(), Some("alice"));
+        assert_eq!(
+            user_of(&f, "registry-1.docker.io").as_deref(),
+            Some("alice")
+        );
+        assert_eq!(user_of(&f, "h:5000/ns/repo").as_deref(), Some("bob"));
+        assert_eq!(user_of(&f, "h:5001"), None);
+    }
+
+    #[test]
+    fn field_names_are_case_insensitive() {
+        let f = file(&format!(r#"{{"AUTHS":{{"h":{{"Auth":"{ALICE}"}}}}}}"#));
+        assert_eq!(user_of(&f, "h").as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn helpers_before_auths() {
+        let f = file(&format!(
+            r#"{{"auths":{{"h":{{"auth":"{ALICE}"}}}},"credHelpers":{{"h":"pass"}},"credsStore":"desktop"}}"#
+        ));
+        assert_eq!(
+            f.lookup(&key("h/ns")).unwrap(),
+            FileAnswer::Helper {
+                helper: "pass".into()
+            }
+        );
+        assert_eq!(
+            f.lookup(&key("g")).unwrap(),
+            FileAnswer::Store {
+                helper: "desktop".into()
+            }
+        );
+        assert_eq!(user_of_auths(&f, "h").as_deref(), Some("alice"));
+    }
+
+    fn user_of_auths(f: &AuthJson, k: &str) -> Option<String> {
+        match f.lookup_auths(&key(k)).unwrap() {
+            FileAnswer::Found { credential, .. } => Some(credential.username().to_string()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn identity_tokens_and_bad_base64() {
+        let f =
+            file(r#"{"auths":{"h":{"auth":"PHRva2VuPjo=","identitytoken":"REFRESH"}},"bad":{}}"#);
+        match f.lookup(&key("h")).unwrap() {
+            FileAnswer::Found {
+                credential: Credential::IdentityToken { token },
+                ..
+            } => {
+                assert_eq!(token.expose(), "REFRESH")
+            }
+            other => panic!("{other:?}"),
+        }
+        let f = file(r#"{"auths":{"h":{"auth":"!!!"}}}"#);
+        let err = f.lookup(&key("h")).unwrap_err();
+        assert_eq!(err.key, "h");
+        assert!(!err.message.contains("!!!"));
+    }
+
+    #[test]
+    fn legacy_format_is_the_auths_map() {
+        let f = AuthJson::parse(
+            format!(r#"{{"https://h:5000":{{"auth":"{ALICE}","email":"x"}}}}"#).as_bytes(),
+            AuthFileFormat::Legacy,
+        )
+        .unwrap();
+        assert_eq!(user_of(&f, "h:5000/ns").as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn edits_keep_unknown_fields_and_order() {
+        let mut f = file(&format!(
+            r#"{{"zz":1,"auths":{{"b":{{"auth":"{BOB}","email":"e"}},"http://a":{{"auth":"{ALICE}"}},"https://a/v2/":{{}}}},"x":{{"y":true}}}}"#
+        ));
+        f.upsert(&key("b"), &Credential::basic("alice", "secret"));
+        f.upsert(
+            &key("https://index.docker.io/v1/"),
+            &Credential::from_docker("<token>".into(), "T".into()),
+        );
+        assert_eq!(f.remove(&key("a")), 2);
+        assert_eq!(f.remove(&key("a")), 0);
+        let text = String::from_utf8(f.to_bytes()).unwrap();
+        assert_eq!(
+            text,
+            "{\n\t\"zz\": 1,\n\t\"auths\": {\n\t\t\"b\": {\n\t\t\t\"auth\": \"YWxpY2U6c2VjcmV0\",\n\t\t\t\"email\": \"e\"\n\t\t},\n\t\t\"docker.io\": {\n\t\t\t\"auth\": \"PHRva2VuPjo=\",\n\t\t\t\"identitytoken\": \"T\"\n\t\t}\n\t},\n\t\"x\": {\n\t\t\"y\": true\n\t}\n}\n"
+        );
+    }
+
+    #[test]
+    fn empty_and_null_files() {
+        let f = AuthJson::parse(b"", AuthFileFormat::Auths).unwrap();
+        assert_eq!(f.lookup(&key("h")).unwrap(), FileAnswer::Nothing);
+        let f = file(r#"{"auths":null}"#);
+        assert_eq!(f.lookup(&key("h")).unwrap(), FileAnswer::Nothing);
+        assert!(AuthJson::parse(b"[1]", AuthFileFormat::Auths).is_err());
+    }
+
+    #[test]
+    fn entries_list_usable_credentials_only() {
+        let f = file(&format!(
+            r#"{{"auths":{{"https://index.docker.io/v1/":{{"auth":"{ALICE}"}},"q.io/org":{{"auth":"{BOB}"}},"h":{{}}}}}}"#
+        ));
+        assert_eq!(
+            f.entries(),
+            [
+                ("docker.io".to_string(), "alice".to_string()),
+                ("q.io/org".into(), "bob".into())
+            ]
+        );
+    }
+}

@@ -1,0 +1,266 @@
+//! argv → what to run, and the one place that wires the real seams together.
+//!
+//! It decides the protocol (SPEC §2), reads stdin within its size limit, builds the
+//! `Resolver` over the real sources (auth files, helper subprocesses) in the configured order,
+//! and dispatches to a protocol front-end or a person-facing command. It holds no lookup
+//! policy: that is the resolver's.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::rc::Rc;
+
+use clap::{Parser, Subcommand};
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::protocol::{self, MAX_STDIN, Mode, docker};
+use crate::resolver::Resolver;
+use crate::source::auth_file::AuthFilesSource;
+use crate::source::helper::{HelperRunner, HelperSource, ProcessRunner};
+use crate::source::{AUTH_FILES_NAME, Source, SourceSpec};
+
+/// The standard streams a run uses.
+pub struct Io<'a> {
+    pub stdin: &'a mut dyn Read,
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+}
+
+/// Runs ocicred with `args` (argv, including argv[0]); returns the exit code.
+pub fn run(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
+    let argv0 = args.first().cloned().unwrap_or_default();
+    let first = args.get(1).and_then(|a| a.to_str());
+    match protocol::detect(&argv0, first) {
+        Mode::Docker if protocol::is_docker_name(&argv0) => docker_helper(env, &args, io),
+        Mode::Docker => {
+            let action = first
+                .and_then(docker::Action::parse)
+                .expect("detect saw a docker verb");
+            docker_action(env, action, io)
+        }
+        Mode::GetSniff => {
+            let stdin = match read_stdin(io.stdin) {
+                Ok(b) => b,
+                Err(e) => return fail_docker(io.stdout, &e),
+            };
+            if protocol::is_bazel_body(&stdin) {
+                return bazel_get(env, &stdin, io);
+            }
+            with_resolver(env, io.stdout, |r, out| {
+                docker::handle(docker::Action::Get, &stdin, out, r)
+            })
+        }
+        Mode::Person => person(env, args, io),
+    }
+}
+
+/// `ocicred get` with a Bazel request: errors are one line on stderr, stdout stays empty.
+fn bazel_get(env: &Env, stdin: &[u8], io: Io<'_>) -> i32 {
+    let result = build_resolver(env)
+        .and_then(|r| protocol::bazel::run(stdin, env, &r, &crate::oci::never_insecure, io.stdout));
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "ocicred: {}", docker::one_line(&e.to_string()));
+            1
+        }
+    }
+}
+
+const DOCKER_USAGE: &str = "Usage: docker-credential-ocicred <store|get|erase|list|version>";
+
+/// `docker-credential-ocicred ACTION`.
+fn docker_helper(env: &Env, args: &[OsString], io: Io<'_>) -> i32 {
+    let words: Vec<&str> = args[1..]
+        .iter()
+        .map(|a| a.to_str().unwrap_or("\u{fffd}"))
+        .collect();
+    match words.as_slice() {
+        [] => {
+            let _ = writeln!(io.stderr, "{DOCKER_USAGE}");
+            1
+        }
+        ["-v" | "--version"] => {
+            let _ = writeln!(io.stdout, "{}", docker::version_line());
+            0
+        }
+        ["-h" | "--help"] => {
+            let _ = writeln!(io.stdout, "{DOCKER_USAGE}");
+            0
+        }
+        [word] => match docker::Action::parse(word) {
+            Some(action) => docker_action(env, action, io),
+            None => {
+                let _ = writeln!(
+                    io.stdout,
+                    "docker-credential-ocicred: unknown action: {}",
+                    docker::one_line(word)
+                );
+                1
+            }
+        },
+        _ => {
+            let _ = writeln!(io.stderr, "{DOCKER_USAGE}");
+            1
+        }
+    }
+}
+
+fn docker_action(env: &Env, action: docker::Action, io: Io<'_>) -> i32 {
+    let stdin = match action {
+        // list and version never read stdin (clients may send nothing, or `unused`).
+        docker::Action::List | docker::Action::Version => Vec::new(),
+        _ => match read_stdin(io.stdin) {
+            Ok(b) => b,
+            Err(e) => return fail_docker(io.stdout, &e),
+        },
+    };
+    if action == docker::Action::Version {
+        let _ = writeln!(io.stdout, "{}", docker::version_line());
+        return 0;
+    }
+    with_resolver(env, io.stdout, |r, out| {
+        docker::handle(action, &stdin, out, r)
+    })
+}
+
+fn fail_docker(out: &mut dyn Write, e: &Error) -> i32 {
+    let _ = writeln!(out, "{}", docker::one_line(&e.to_string()));
+    1
+}
+
+fn with_resolver(
+    env: &Env,
+    out: &mut dyn Write,
+    f: impl FnOnce(&Resolver, &mut dyn Write) -> i32,
+) -> i32 {
+    match build_resolver(env) {
+        Ok(r) => f(&r, out),
+        Err(e) => fail_docker(out, &e),
+    }
+}
+
+/// Reads all of stdin, refusing more than [`MAX_STDIN`] bytes.
+pub fn read_stdin(stdin: &mut dyn Read) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    stdin
+        .take(MAX_STDIN as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::InvalidInput(format!("cannot read stdin: {e}")))?;
+    if buf.len() > MAX_STDIN {
+        return Err(Error::InvalidInput(format!(
+            "input is larger than {} bytes",
+            MAX_STDIN
+        )));
+    }
+    Ok(buf)
+}
+
+/// The source order: `credential-helpers` (default `["containers-auth.json"]`).
+pub fn source_specs(_env: &Env) -> Result<Vec<SourceSpec>> {
+    let own = SourceSpec::AuthFiles;
+    let names = [AUTH_FILES_NAME.to_string()];
+    let mut specs: Vec<SourceSpec> = Vec::new();
+    for name in &names {
+        let spec = SourceSpec::from_helper_name(name, &own);
+        if !specs.contains(&spec) {
+            specs.push(spec);
+        }
+    }
+    Ok(specs)
+}
+
+/// Builds the resolver over the real sources.
+pub fn build_resolver(env: &Env) -> Result<Resolver> {
+    let runner: Rc<dyn HelperRunner> = Rc::new(ProcessRunner::new(
+        env.path.clone(),
+        env.self_exe.clone(),
+        env.helper_chain.is_some(),
+    ));
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    for spec in source_specs(env)? {
+        sources.push(match spec {
+            SourceSpec::AuthFiles => Box::new(AuthFilesSource::new(
+                env.auth_files(),
+                env.write_auth_file(),
+                env.docker_config_file(),
+                env.uid,
+                runner.clone(),
+            )),
+            SourceSpec::Helper(name) => Box::new(HelperSource::new(&name, runner.clone())),
+            SourceSpec::Keyring => {
+                return Err(Error::Unsupported(
+                    "the keyring store is not available in this build".into(),
+                ));
+            }
+        });
+    }
+    Ok(Resolver::new(sources))
+}
+
+/// ocicred: one credential helper for OCI registries.
+#[derive(Parser, Debug)]
+#[command(name = "ocicred", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show every stored credential: registry, user name and where it is kept (never the secret).
+    List,
+}
+
+fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                let _ = write!(io.stderr, "{text}");
+            } else {
+                let _ = write!(io.stdout, "{text}");
+            }
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::List => list_table(env, io.stdout),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "ocicred: {}", docker::one_line(&e.to_string()));
+            1
+        }
+    }
+}
+
+/// `ocicred list`: a table of registry, user name, source.
+fn list_table(env: &Env, out: &mut dyn Write) -> Result<i32> {
+    let resolver = build_resolver(env)?;
+    let (items, errors) = resolver.list();
+    let w = |e: std::io::Error| Error::InvalidInput(format!("cannot write output: {e}"));
+    let width = items.iter().map(|i| i.key.len()).max().unwrap_or(0).max(8);
+    let uwidth = items
+        .iter()
+        .map(|i| i.username.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    writeln!(out, "{:width$}  {:uwidth$}  SOURCE", "REGISTRY", "USERNAME").map_err(w)?;
+    for i in &items {
+        writeln!(
+            out,
+            "{:width$}  {:uwidth$}  {}",
+            i.key, i.username, i.source
+        )
+        .map_err(w)?;
+    }
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(0),
+    }
+}
