@@ -129,10 +129,7 @@ pub fn http(method: &str, addr: &str, path: &str, headers: &[(&str, &str)], body
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
         let n = usize::from_str_radix(std::str::from_utf8(&b[..i]).unwrap().trim(), 16).unwrap();
         if n == 0 {
             break;
@@ -352,8 +349,10 @@ impl Issuer {
                 );
             }
             let mut access = Vec::new();
-            if user == "alice" {
-                if let Some(scope) = req.query("scope") {
+            if user == "alice"
+                && let Some(scope) = req.query("scope")
+            {
+                {
                     let mut it = scope.splitn(3, ':');
                     let (t, n, a) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
                     access.push(serde_json::json!({"type":t,"name":n,"actions":a.split(',').collect::<Vec<_>>()}));
