@@ -1,4 +1,4 @@
-//! Test support for the Bazel black-box tests: a real `docker-registry` (htpasswd or token
+//! Support for the Bazel black-box tests (`tests/bazel_*.rs`): a real `docker-registry` (htpasswd or token
 //! auth) started on 127.0.0.1, a small ES256 token issuer, a scripted fake HTTP server for what a
 //! real registry cannot produce, a minimal HTTP/1.1 client, and a runner for the built binary
 //! with a clean environment. Missing tools make the tests fail, never skip.
