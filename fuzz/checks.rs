@@ -119,7 +119,11 @@ fn assert_secret_independent(data: &[u8], outcome: &dyn Fn(&[u8]) -> String) {
     let [i] = at[..] else {
         return; // escaped in the body, or written twice: no clean substitute
     };
-    let fill = if needle.iter().all(|b| *b == b'Z') { b'Y' } else { b'Z' };
+    let fill = if needle.iter().all(|b| *b == b'Z') {
+        b'Y'
+    } else {
+        b'Z'
+    };
     let mut other = data.to_vec();
     other[i..i + needle.len()].fill(fill);
     let (a, b) = (outcome(data), outcome(&other));
