@@ -21,7 +21,8 @@ pub struct Alias {
     pub origin: PathBuf,
 }
 
-/// Validates `[aliases]` entries, in name order. Every bad entry is reported, one per line.
+/// Validates `[aliases]` entries, in name order. Every bad entry is reported, separated by
+/// `; ` (an error is one line).
 /// `""` values become `None`; other values come back normalised.
 pub fn validate_aliases(
     entries: &[(String, String)],
@@ -46,7 +47,7 @@ pub fn validate_aliases(
     if errors.is_empty() {
         Ok(out)
     } else {
-        Err(errors.join("\n"))
+        Err(errors.join("; "))
     }
 }
 

@@ -276,7 +276,7 @@ fn validation_error_fixtures() {
         (
             "invalid-aliases.conf",
             "validating short-name aliases: invalid alias \"quay.io/repo/image:1\": must not \
-             contain tag\ninvalid alias \"image:1\": must not contain tag",
+             contain tag; invalid alias \"image:1\": must not contain tag",
         ),
     ];
     for (file, want) in cases {
