@@ -11,11 +11,18 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
 use ocicred::auth_json::{AuthJson, FileAnswer};
 use ocicred::credential::Credential;
 use ocicred::env::AuthFileFormat;
 use ocicred::error::{NOT_FOUND_TEXT, Result};
+use ocicred::oci::{challenge, target, token};
+use ocicred::protocol::bazel;
 use ocicred::protocol::docker::{self, Action};
+use ocicred::registries::reference::Reference;
+use ocicred::registries::{merge, parse};
 use ocicred::registry::RegistryKey;
 use ocicred::resolver::Resolver;
 use ocicred::source::helper::{HelperOutput, HelperRunner, HubSpelling, helper_get};
@@ -29,6 +36,11 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("docker_protocol", check_docker_protocol),
     ("auth_json", check_auth_json),
     ("helper_answer", check_helper_answer),
+    ("bazel_request", check_bazel_request),
+    ("www_authenticate", check_www_authenticate),
+    ("token_response", check_token_response),
+    ("image_reference", check_image_reference),
+    ("registries_conf", check_registries_conf),
 ];
 
 fn assert_one_line(what: &str, text: &str) {
@@ -356,6 +368,148 @@ pub fn check_helper_answer(data: &[u8]) {
             let text = e.to_string();
             assert_one_line("helper", &text);
             assert_ne!(text, NOT_FOUND_TEXT);
+        }
+    }
+}
+
+/// A Bazel request body: `parse_request`, then the URI's classification. Errors are one line;
+/// a target is on the URI's own host, lower-cased, without user info, with a repository.
+pub fn check_bazel_request(data: &[u8]) {
+    let uri = match bazel::parse_request(data) {
+        Ok(uri) => uri,
+        Err(e) => return assert_one_line("bazel request", &e.to_string()),
+    };
+    let Some(t) = target::parse(&uri) else {
+        return;
+    };
+    assert!(t.scheme == "http" || t.scheme == "https", "{t:?}");
+    assert!(
+        !t.host.is_empty() && !t.repository.is_empty(),
+        "{uri:?} -> {t:?}"
+    );
+    assert_eq!(t.authority, t.authority.to_ascii_lowercase(), "{t:?}");
+    assert!(
+        !t.authority.contains(['@', '/', '?', '#']),
+        "{uri:?} -> {t:?}"
+    );
+    assert!(t.origin().starts_with(&t.scheme));
+    let scope = t.pull_scope();
+    assert!(scope.starts_with("repository:") && scope.ends_with(":pull"));
+    let _ = target::is_loopback(&t.host);
+}
+
+/// `WWW-Authenticate` values (one per line): the parser is total; schemes and parameter names
+/// come out lower-cased and non-empty; a Bearer realm builds a token URL without panicking.
+pub fn check_www_authenticate(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let challenges = challenge::parse_all(text.lines());
+    for c in &challenges {
+        assert!(!c.scheme.is_empty());
+        assert_eq!(c.scheme, c.scheme.to_ascii_lowercase());
+        for (k, _) in &c.params {
+            assert!(!k.is_empty());
+            assert_eq!(*k, k.to_ascii_lowercase());
+        }
+        if let Some(realm) = c.param("realm") {
+            let url = token::get_url(realm, c.param("service"), "repository:a/b:pull");
+            assert!(url.contains("scope=repository%3Aa%2Fb%3Apull"), "{url}");
+        }
+    }
+    let _ = challenge::parse(&text);
+}
+
+/// A token endpoint's body: the token is non-empty, the lifetime at least 1 s and the expiry
+/// printable; errors are one of the fixed texts naming the host, never the body; `Debug`
+/// of a token hides it.
+pub fn check_token_response(data: &[u8]) {
+    const HOST: &str = "auth.example";
+    match token::parse_response(data, HOST) {
+        Ok(t) => {
+            let secret = t.token.expose().clone();
+            assert!(!secret.is_empty());
+            assert!(t.lifetime >= 1);
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+            let expiry = token::reported_expiry(now, t.lifetime);
+            assert!(expiry > now);
+            let text = token::rfc3339(expiry);
+            assert!(
+                text.ends_with('Z') && text.contains('T') && !text.contains('.'),
+                "{text}"
+            );
+            let shown = format!("{t:?}");
+            let template = format!(
+                "Token {{ token: Secret(<redacted>), lifetime: {} }}",
+                t.lifetime
+            );
+            if !template.contains(secret.as_str()) {
+                assert!(!shown.contains(secret.as_str()), "{shown}");
+            }
+        }
+        Err(e) => {
+            let text = e.to_string();
+            assert!(
+                text == format!("token server {HOST} sent a response that is not token JSON")
+                    || text == format!("token server {HOST} sent no token"),
+                "{text}"
+            );
+        }
+    }
+}
+
+/// An image reference: `Reference::parse` is total; a parsed reference prints to a string
+/// that parses back to itself.
+pub fn check_image_reference(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(r) = Reference::parse(text) else {
+        return;
+    };
+    let printed = r.to_string();
+    let again = Reference::parse(&printed)
+        .unwrap_or_else(|e| panic!("{text:?} -> {printed:?} does not parse: {e}"));
+    assert_eq!(again, r, "{text:?} -> {printed:?}");
+    let _ = (r.name(), r.host(), r.is_qualified(), r.is_digested());
+    let _ = r.clone().normalized().with_default_tag().to_string();
+}
+
+/// registries.conf text: a main file and up to two drop-ins (split at lines `#---`), each
+/// parsed, merged, then asked to resolve a few references and every configured prefix. Errors
+/// are one line; nothing panics.
+pub fn check_registries_conf(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut files = Vec::new();
+    for (i, part) in text.split("\n#---\n").take(3).enumerate() {
+        let path = format!("/etc/containers/registries.conf.d/{i}.conf");
+        match parse::parse_file(Path::new(&path), part, i > 0) {
+            Ok(f) => files.push(f),
+            Err(e) => return assert_one_line("registries.conf", &e.to_string()),
+        }
+    }
+    let conf = merge::merge(files);
+    let mut inputs: Vec<String> = [
+        "nginx",
+        "library/nginx:latest",
+        "docker.io/library/busybox:1",
+        "quay.io/org/repo@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        "localhost:5000/a/b",
+        "example.com/x",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for r in &conf.registries {
+        inputs.push(format!("{}/fuzz:1", r.prefix.trim_start_matches("*.")));
+    }
+    let _ = conf.credential_helpers();
+    let cache = Default::default();
+    for input in &inputs {
+        if let Err(e) = conf.resolve(input, &cache) {
+            assert_one_line("resolve", &e.to_string());
+        }
+        if let Ok(key) = RegistryKey::parse(input) {
+            let _ = conf.blocked_prefix(&key);
+            let _ = conf.is_insecure_host(key.host());
         }
     }
 }
