@@ -25,6 +25,9 @@ pub const CHALLENGE_TTL: u64 = 3600;
 /// The largest cache file read.
 const MAX_FILE: u64 = 64 * 1024;
 
+/// How old a temp file must be before a write sweeps it away as a killed writer's leftover.
+const STALE_TEMP: Duration = Duration::from_secs(60);
+
 /// A cache key: hex SHA-256, safe as a file name, revealing nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Key(String);
@@ -180,6 +183,30 @@ impl TokenCache {
         if ok.is_err() {
             let _ = fs::remove_file(&tmp);
         }
+        self.sweep_stale_temps(SystemTime::now());
+    }
+
+    /// Removes temp files left by processes killed mid-write (each holds a token): any
+    /// `.*.tmp` not touched for [`STALE_TEMP`]. A live write takes milliseconds. Runs on the
+    /// cold path only (after an exchange), so a warm `get` never lists the directory.
+    fn sweep_stale_temps(&self, now: SystemTime) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if !(name.starts_with('.') && name.ends_with(".tmp")) {
+                continue;
+            }
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age >= STALE_TEMP));
+            if old {
+                let _ = fs::remove_file(e.path());
+            }
+        }
     }
 
     /// The token under `key`, if it has not reached its reported expiry at `now`.
@@ -284,6 +311,42 @@ mod tests {
             expires,
             lifetime,
         }
+    }
+
+    #[test]
+    fn stale_temp_files_are_swept_fresh_ones_kept() {
+        let t = tempfile::tempdir().unwrap();
+        let c = TokenCache::open(&t.path().join("c"), uid()).unwrap();
+        let stale = c.dir().join(".abc.json.4242.tmp");
+        let fresh = c.dir().join(".def.json.4343.tmp");
+        let other = c.dir().join("keep.json");
+        for p in [&stale, &fresh, &other] {
+            fs::write(p, "{}").unwrap();
+        }
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        c.put_token(
+            &token_key("o", "r", "pull", "anonymous"),
+            &entry("T", 10, 10),
+        );
+        assert!(!stale.exists());
+        assert!(fresh.exists() && other.exists());
+        let temps = fs::read_dir(c.dir())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
+        assert_eq!(temps, 1);
     }
 
     #[test]
