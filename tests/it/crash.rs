@@ -60,17 +60,22 @@ fn store_killed_at_random_moments_leaves_old_or_new_content() {
     let path = env.write("../run/containers/auth.json", &text);
     let dir = path.parent().unwrap().to_path_buf();
 
-    // How long one store takes here, uninterrupted; kills land uniformly in 0..1.5× that.
-    let started = Instant::now();
-    let (key, user, secret, body) = store_body(0);
-    let before = std::fs::read(&path).unwrap();
-    let out = env.helper("store", &body);
-    assert_eq!(out.code, 0, "{out:#?}");
-    let full = started.elapsed().max(Duration::from_millis(2));
-    assert_eq!(
-        std::fs::read(&path).unwrap(),
-        expected_after_store(&before, &key, &user, &secret)
-    );
+    // How long one store takes here, uninterrupted (the fastest of three); kills land
+    // uniformly in 0..1.2× that.
+    let mut full = Duration::MAX;
+    for k in 0..3 {
+        let (key, user, secret, body) = store_body(10_000 + k);
+        let before = std::fs::read(&path).unwrap();
+        let started = Instant::now();
+        let out = env.helper("store", &body);
+        full = full.min(started.elapsed());
+        assert_eq!(out.code, 0, "{out:#?}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            expected_after_store(&before, &key, &user, &secret)
+        );
+    }
+    let full = full.max(Duration::from_millis(2));
 
     let trials = 200;
     let (mut old_kept, mut new_written) = (0, 0);
@@ -80,7 +85,7 @@ fn store_killed_at_random_moments_leaves_old_or_new_content() {
         let (key, user, secret, body) = store_body(i);
         let old = std::fs::read(&path).unwrap();
         let new = expected_after_store(&old, &key, &user, &secret);
-        let wait = Duration::from_nanos(rng.next() % (full.as_nanos() as u64 * 3 / 2));
+        let wait = Duration::from_nanos(rng.next() % (full.as_nanos() as u64 * 6 / 5));
         let mut child = env
             .command(env.bin.join("docker-credential-ocicred"))
             .arg("store")
@@ -123,7 +128,7 @@ fn store_killed_at_random_moments_leaves_old_or_new_content() {
     );
 
     // A write after all that succeeds, and cleans up.
-    let (key, user, secret, body) = store_body(9999);
+    let (key, user, secret, body) = store_body(20_000);
     let old = std::fs::read(&path).unwrap();
     let out = env.helper("store", &body);
     assert_eq!(out.code, 0, "{out:#?}");

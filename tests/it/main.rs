@@ -4,6 +4,8 @@
 /// TestEnv, a real docker-registry, and checks for required programs.
 mod support;
 
+/// The Bazel token flow: cache under SIGKILL, redirects, body caps, no secret in errors.
+mod bazel_safety;
 /// Concurrency: 100 writers and 100 readers on one auth file at once.
 mod concurrency;
 /// Crash safety: store SIGKILLed at random moments never corrupts the auth file.
