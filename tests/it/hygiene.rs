@@ -145,6 +145,15 @@ fn no_secret_leaks_from_any_command_or_error() {
             &store_body("https://index.docker.io/v1/", "<token>", TOKEN),
             None,
         ),
+        helper(&env, "store", &store_body("127.0.0.1:1", "alice", PW), None),
+        // Bazel: the registry is unreachable, so the exchange fails after finding PW.
+        cli(
+            &env,
+            &["get"],
+            br#"{"uri":"http://127.0.0.1:1/v2/org/img/manifests/latest"}"#,
+        ),
+        cli(&env, &["get"], br#"{"uri":"https://127.0.0.1:1/v2/"}"#),
+        cli(&env, &["get"], br#"{"uri":5}"#),
         helper(&env, "get", b"h1.example\n", Some(PW)),
         helper(&env, "get", b"h1.example/ns/repo:tag", Some(PW)),
         helper(&env, "get", b"https://index.docker.io/v1/", Some(TOKEN)),
@@ -156,6 +165,12 @@ fn no_secret_leaks_from_any_command_or_error() {
         helper(&env, "version", b"", None),
         helper(&env, "bogus", b"", None),
         cli(&env, &["list"], b""),
+        cli(&env, &["resolve", "h1.example/ns/repo:tag"], b""),
+        cli(&env, &["resolve", "--json", "h1.example/ns/repo:tag"], b""),
+        cli(&env, &["resolve", "--json", "docker.io/library/nginx"], b""),
+        cli(&env, &["resolve", "--json", "nginx"], b""),
+        cli(&env, &["config", "--json"], b""),
+        cli(&env, &["config"], b""),
         cli(&env, &["--help"], b""),
         cli(&env, &["list", "--bogus"], b""),
         cli(&env, &["get"], b"h1.example"),
@@ -201,6 +216,7 @@ fn no_secret_leaks_from_any_command_or_error() {
     runs.push(helper(&env, "erase", b"h1.example", None));
     runs.push(helper(&env, "erase", b"h1.example", None));
     runs.push(helper(&env, "erase", b"::::", None));
+    runs.push(helper(&env, "erase", b"127.0.0.1:1", None));
     assert_clean(&runs);
     let store = env.auth_json();
     let stored = std::fs::read_to_string(&store).unwrap();
@@ -272,6 +288,8 @@ fn broken_files_are_reported_without_their_content() {
             helper(&env, "store", &store_body("h.example", "alice", PW), None),
             helper(&env, "erase", b"h.example", None),
             cli(&env, &["list"], b""),
+            cli(&env, &["resolve", "--json", "h.example/ns/repo"], b""),
+            cli(&env, &["resolve", "h.example/ns/repo"], b""),
         ];
         for r in &mut runs {
             r.what = format!("{name}: {}", r.what);
