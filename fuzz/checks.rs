@@ -29,8 +29,11 @@ use ocicred::source::helper::{HelperOutput, HelperRunner, HubSpelling, helper_ge
 use ocicred::source::{Found, Listed, Origin, Source};
 use serde_json::Value;
 
+/// A property check over one raw fuzz input.
+pub type Check = fn(&[u8]);
+
 /// The fuzz targets, by name; each maps to one check.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("registry_key", check_registry_key),
     ("docker_store", check_docker_store),
     ("docker_protocol", check_docker_protocol),
