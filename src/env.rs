@@ -51,8 +51,8 @@ pub struct Env {
     pub debug: bool,
 }
 
-/// A proxy URL with any `user:password@` replaced.
-fn redact_proxy(url: &Option<String>) -> Option<String> {
+/// A proxy URL with any `user:password@` replaced (for `Debug` output).
+pub fn redact_proxy(url: &Option<String>) -> Option<String> {
     url.as_ref().map(|u| {
         let (scheme, rest) = u.split_once("://").unwrap_or(("", u));
         let authority_end = rest.find('/').unwrap_or(rest.len());

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::env::Env;
+use crate::env::{Env, redact_proxy};
 use crate::error::{Error, Result};
 use crate::oci::target::is_loopback;
 use crate::secret::Secret;
@@ -40,11 +40,22 @@ pub struct Request {
 }
 
 /// What came back: the status, every `WWW-Authenticate` value, and the (capped) body.
-#[derive(Clone, Debug, Default)]
+/// `Debug` shows the body's size only: a token response holds a token.
+#[derive(Clone, Default)]
 pub struct Response {
     pub status: u16,
     pub www_authenticate: Vec<String>,
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("www_authenticate", &self.www_authenticate)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 /// Sends a request. Implementations follow no redirects and never add credentials.
@@ -72,8 +83,8 @@ pub fn url_host(url: &str) -> String {
     host.to_ascii_lowercase()
 }
 
-/// Transport settings taken from the environment.
-#[derive(Clone, Debug, Default)]
+/// Transport settings taken from the environment. `Debug` hides a proxy's user and password.
+#[derive(Clone, Default)]
 pub struct ClientConfig {
     pub https_proxy: Option<String>,
     pub http_proxy: Option<String>,
@@ -81,6 +92,18 @@ pub struct ClientConfig {
     pub ssl_cert_file: Option<PathBuf>,
     /// Connect timeout per call.
     pub connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("https_proxy", &redact_proxy(&self.https_proxy))
+            .field("http_proxy", &redact_proxy(&self.http_proxy))
+            .field("no_proxy", &self.no_proxy)
+            .field("ssl_cert_file", &self.ssl_cert_file)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
 }
 
 impl ClientConfig {
