@@ -92,14 +92,33 @@ mod tests {
             ..Env::default()
         };
         let decoded = decode_auth(&auth).unwrap();
+        let response = crate::oci::http::Response {
+            status: 200,
+            www_authenticate: Vec::new(),
+            body: format!(r#"{{"token":"{PW}"}}"#).into_bytes(),
+        };
+        let client = crate::oci::http::ClientConfig::from_env(&env);
+        let token = crate::oci::token::parse_response(&response.body, "h").unwrap();
+        let cached = crate::oci::cache::CachedToken {
+            token: Secret::new(PW.to_string()),
+            expires: 1,
+            lifetime: 1,
+        };
+        let answer_header = crate::oci::Answer {
+            authorization: Some(Secret::new(format!("Bearer {PW}"))),
+            expires: None,
+        };
         let shown = [
             format!("{basic:?} {basic:#?} {token:?} {token:#?}"),
             format!("{found:?} {found:#?} {answer:?} {answer:#?}"),
             format!("{file:?} {file:#?} {request:?} {request:#?}"),
             format!("{output:?} {output:#?} {env:?} {env:#?} {decoded:?}"),
+            format!("{response:?} {client:?} {token:?} {cached:?} {answer_header:?}"),
         ]
         .join("\n");
         assert!(!shown.contains(PW), "{shown}");
         assert!(!shown.contains(&auth), "{shown}");
+        // Nor as the numbers a `Vec<u8>` prints ("hunt" is 104, 117, 110, 116).
+        assert!(!shown.contains("104, 117, 110, 116"), "{shown}");
     }
 }
