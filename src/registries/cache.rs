@@ -1,0 +1,380 @@
+//! The cross-process cache of what a docker `get` needs from registries.conf (SPEC §10).
+//!
+//! This module owns [`load_for_get`]: the `credential-helpers` order and the data the
+//! `blocked` check needs (every `[[registry]]` prefix, location and `blocked` flag, or nothing
+//! when no registry is blocked), kept in one 0600 file, `registries-<hash>.bin`, in
+//! `$XDG_RUNTIME_DIR/ocicred` (else the user cache dir). The file is keyed by the environment
+//! inputs that choose the files (`CONTAINERS_REGISTRIES_CONF`, the sysconfdir, the XDG config
+//! dir) and by a `stat` of every path [`super::load`] looks at: each file read, each drop-in
+//! directory, and each candidate that did not exist. Validating it costs `stat` calls and one
+//! small read; any mismatch, corruption or I/O problem falls back to a real load, which is what
+//! the answer always equals. Errors are never cached, and neither is a configuration whose
+//! files changed during the load or less than [`RACY_WINDOW_NS`] before it (see
+//! [`is_racy`]). The encoding is a flat length-prefixed binary layout with an FNV-1a checksum.
+
+use std::ffi::OsStr;
+use std::fs::{File, Metadata};
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::{RegistriesConf, Registry, drop_ins, load, plan};
+use crate::env::Env;
+use crate::error::Result;
+use crate::fsio;
+
+/// The first bytes of a cache file; bump the digit when the layout changes.
+const MAGIC: &[u8; 8] = b"OCRCACH1";
+
+/// The largest cache file accepted (anything bigger is treated as corrupt).
+const MAX_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A file changed less than this long before the cache is written is "racy": a second edit in
+/// the same timestamp tick (Linux file times use a coarse clock of 1–10 ms) would keep its
+/// mtime and ctime, so such a configuration is not cached until it has been quiet this long.
+pub const RACY_WINDOW_NS: i128 = 100_000_000;
+
+/// What a `stat` of one path said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathState {
+    /// No such file (or a parent is not a directory).
+    Missing,
+    /// It exists, with this identity and these times.
+    Present(Stat),
+}
+
+/// The parts of a `stat` that change when a file or directory does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mode: u32,
+    pub mtime: i64,
+    pub mtime_ns: i64,
+    pub ctime: i64,
+    pub ctime_ns: i64,
+}
+
+impl Stat {
+    fn of(m: &Metadata) -> Stat {
+        Stat {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mode: m.mode(),
+            mtime: m.mtime(),
+            mtime_ns: m.mtime_nsec(),
+            ctime: m.ctime(),
+            ctime_ns: m.ctime_nsec(),
+        }
+    }
+
+    /// The later of mtime and ctime, in ns since the epoch.
+    fn latest_ns(&self) -> i128 {
+        let ns = |s: i64, n: i64| s as i128 * 1_000_000_000 + n as i128;
+        ns(self.mtime, self.mtime_ns).max(ns(self.ctime, self.ctime_ns))
+    }
+}
+
+/// `stat` (following symlinks, like the loader's `open`); `None` for an error other than
+/// "missing", which makes the configuration uncacheable.
+pub fn stat_path(path: &Path) -> Option<PathState> {
+    match std::fs::metadata(path) {
+        Ok(m) => Some(PathState::Present(Stat::of(&m))),
+        Err(e) if fsio::is_missing(&e) => Some(PathState::Missing),
+        Err(_) => None,
+    }
+}
+
+/// Every path [`load`] looks at for `env`, with its state, in load order; `None` when one
+/// cannot be examined.
+pub fn snapshot(env: &Env) -> Option<Vec<(PathBuf, PathState)>> {
+    let mut out = Vec::new();
+    let user = match env.containers_registries_conf {
+        None => env.user_registries_conf(),
+        Some(_) => None,
+    };
+    let mut user_exists = false;
+    if let Some(user) = &user {
+        let st = stat_path(user)?;
+        user_exists = st != PathState::Missing;
+        out.push((user.clone(), st));
+    }
+    let plan = plan(env, user_exists);
+    if let Some(main) = &plan.main
+        && Some(main) != user.as_ref()
+    {
+        out.push((main.clone(), stat_path(main)?));
+    }
+    for dir in &plan.dirs {
+        let st = stat_path(dir)?;
+        let exists = st != PathState::Missing;
+        out.push((dir.clone(), st));
+        if exists {
+            for file in drop_ins(dir).ok()? {
+                let st = stat_path(&file)?;
+                out.push((file, st));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// True when some path changed within [`RACY_WINDOW_NS`] of `now_ns` (or claims a future
+/// time): a later same-size edit in the same clock tick could go unseen.
+pub fn is_racy(entries: &[(PathBuf, PathState)], now_ns: i128) -> bool {
+    entries.iter().any(|(_, st)| match st {
+        PathState::Present(s) => s.latest_ns() > now_ns - RACY_WINDOW_NS,
+        PathState::Missing => false,
+    })
+}
+
+/// What a `get` needs from `conf`: `credential-helpers`, and for the `blocked` check every
+/// registry's prefix, location and flag (none at all when nothing is blocked). Its
+/// `credential_helpers()` and `blocked_prefix()` answer exactly as `conf`'s do.
+pub fn get_view(conf: &RegistriesConf) -> RegistriesConf {
+    let registries = if conf.registries.iter().any(|r| r.blocked) {
+        conf.registries
+            .iter()
+            .map(|r| Registry {
+                prefix: r.prefix.clone(),
+                location: r.location.clone(),
+                blocked: r.blocked,
+                ..Registry::default()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    RegistriesConf {
+        credential_helpers_raw: conf.credential_helpers_raw.clone(),
+        registries,
+        ..RegistriesConf::default()
+    }
+}
+
+/// The environment inputs that choose the files, encoded (the cache file's name hashes this).
+pub fn env_key(env: &Env) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.opt_path(env.containers_registries_conf.as_deref());
+    w.opt_path(Some(&env.sysconfdir()));
+    w.opt_path(env.config_home().as_deref());
+    w.buf
+}
+
+/// Where the cache for `env` lives, if anywhere.
+pub fn cache_path(env: &Env) -> Option<PathBuf> {
+    let dir = env.token_cache_dir()?;
+    Some(dir.join(format!("registries-{:016x}.bin", fnv1a(&env_key(env)))))
+}
+
+/// The effective registries.conf as far as a docker `get` needs it ([`get_view`] of
+/// [`load`]), from the cache when it is valid. Errors come from the real load only.
+pub fn load_for_get(env: &Env) -> Result<RegistriesConf> {
+    let Some(path) = cache_path(env) else {
+        return load(env).map(|c| get_view(&c));
+    };
+    if let Some(view) = read_cache(&path, env) {
+        return Ok(view);
+    }
+    let before = snapshot(env);
+    let view = get_view(&load(env)?);
+    if let Some(before) = before
+        && snapshot(env).as_ref() == Some(&before)
+        && !is_racy(&before, now_ns())
+    {
+        // Unwritable is fine: the next run loads again.
+        let _ = fsio::write_atomic(&path, &encode(&env_key(env), &before, &view));
+    }
+    Ok(view)
+}
+
+fn now_ns() -> i128 {
+    match SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(_) => 0,
+    }
+}
+
+/// The cached view when the file at `path` is ours, intact, for this environment, and every
+/// recorded path still has the recorded state.
+pub fn read_cache(path: &Path, env: &Env) -> Option<RegistriesConf> {
+    let file = File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if meta.uid() != env.uid || meta.mode() & 0o022 != 0 || meta.len() > MAX_CACHE_BYTES {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_CACHE_BYTES).read_to_end(&mut bytes).ok()?;
+    decode(&bytes, &env_key(env), |p, st| {
+        stat_path(p).as_ref() == Some(st)
+    })
+}
+
+/// Encodes a cache file: magic, environment key, path states, view, checksum.
+pub fn encode(env_key: &[u8], entries: &[(PathBuf, PathState)], view: &RegistriesConf) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.buf.extend_from_slice(MAGIC);
+    w.bytes(env_key);
+    w.u32(entries.len() as u32);
+    for (path, st) in entries {
+        w.bytes(path.as_os_str().as_bytes());
+        match st {
+            PathState::Missing => w.buf.push(0),
+            PathState::Present(s) => {
+                w.buf.push(1);
+                for v in [s.dev, s.ino, s.size] {
+                    w.u64(v);
+                }
+                w.u32(s.mode);
+                for v in [s.mtime, s.mtime_ns, s.ctime, s.ctime_ns] {
+                    w.u64(v as u64);
+                }
+            }
+        }
+    }
+    w.u32(view.credential_helpers_raw.len() as u32);
+    for h in &view.credential_helpers_raw {
+        w.bytes(h.as_bytes());
+    }
+    w.u32(view.registries.len() as u32);
+    for r in &view.registries {
+        w.bytes(r.prefix.as_bytes());
+        w.bytes(r.location.as_bytes());
+        w.buf.push(r.blocked as u8);
+    }
+    let sum = fnv1a(&w.buf);
+    w.u64(sum);
+    w.buf
+}
+
+/// Decodes a cache file written by [`encode`]; `None` when it is corrupt, for another
+/// environment, or `still(path, state)` is false for a recorded path.
+pub fn decode(
+    bytes: &[u8],
+    env_key: &[u8],
+    mut still: impl FnMut(&Path, &PathState) -> bool,
+) -> Option<RegistriesConf> {
+    let body_len = bytes.len().checked_sub(8)?;
+    let (body, sum) = bytes.split_at(body_len);
+    if u64::from_le_bytes(sum.try_into().ok()?) != fnv1a(body) {
+        return None;
+    }
+    let mut r = Reader { buf: body };
+    if r.take(MAGIC.len())? != MAGIC || r.bytes()? != env_key {
+        return None;
+    }
+    for _ in 0..r.u32()? {
+        let path = Path::new(OsStr::from_bytes(r.bytes()?));
+        let st = match r.u8()? {
+            0 => PathState::Missing,
+            1 => PathState::Present(Stat {
+                dev: r.u64()?,
+                ino: r.u64()?,
+                size: r.u64()?,
+                mode: r.u32()?,
+                mtime: r.u64()? as i64,
+                mtime_ns: r.u64()? as i64,
+                ctime: r.u64()? as i64,
+                ctime_ns: r.u64()? as i64,
+            }),
+            _ => return None,
+        };
+        if !still(path, &st) {
+            return None;
+        }
+    }
+    let mut view = RegistriesConf::default();
+    for _ in 0..r.u32()? {
+        view.credential_helpers_raw.push(r.string()?);
+    }
+    let n = r.u32()? as usize;
+    view.registries.reserve(n.min(r.buf.len()));
+    for _ in 0..n {
+        let prefix = r.string()?;
+        let location = r.string()?;
+        let blocked = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        view.registries.push(Registry {
+            prefix,
+            location,
+            blocked,
+            ..Registry::default()
+        });
+    }
+    r.buf.is_empty().then_some(view)
+}
+
+/// FNV-1a, 64 bits: a stable hash for the file name and the checksum (not for security).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[derive(Default)]
+struct Writer {
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    fn u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u32(b.len() as u32);
+        self.buf.extend_from_slice(b);
+    }
+    fn opt_path(&mut self, p: Option<&Path>) {
+        match p {
+            None => self.buf.push(0),
+            Some(p) => {
+                self.buf.push(1);
+                self.bytes(p.as_os_str().as_bytes());
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if n > self.buf.len() {
+            return None;
+        }
+        let (head, tail) = self.buf.split_at(n);
+        self.buf = tail;
+        Some(head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    fn string(&mut self) -> Option<String> {
+        String::from_utf8(self.bytes()?.to_vec()).ok()
+    }
+}
