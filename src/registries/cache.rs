@@ -123,11 +123,11 @@ pub fn snapshot(env: &Env) -> Option<Vec<(PathBuf, PathState)>> {
     Some(out)
 }
 
-/// True when some path changed within [`RACY_WINDOW_NS`] of `now_ns` (or claims a future
-/// time): a later same-size edit in the same clock tick could go unseen.
-pub fn is_racy(entries: &[(PathBuf, PathState)], now_ns: i128) -> bool {
+/// True when some path changed within `window_ns` of `now_ns` (or claims a future time): a
+/// later same-size edit in the same clock tick could go unseen.
+pub fn is_racy(entries: &[(PathBuf, PathState)], now_ns: i128, window_ns: i128) -> bool {
     entries.iter().any(|(_, st)| match st {
-        PathState::Present(s) => s.latest_ns() > now_ns - RACY_WINDOW_NS,
+        PathState::Present(s) => s.latest_ns() > now_ns - window_ns,
         PathState::Missing => false,
     })
 }
@@ -174,6 +174,11 @@ pub fn cache_path(env: &Env) -> Option<PathBuf> {
 /// The effective registries.conf as far as a docker `get` needs it ([`get_view`] of
 /// [`load`]), from the cache when it is valid. Errors come from the real load only.
 pub fn load_for_get(env: &Env) -> Result<RegistriesConf> {
+    load_cached(env, RACY_WINDOW_NS)
+}
+
+/// [`load_for_get`] with the racy window as a parameter (tests use 0 to skip the wait).
+pub fn load_cached(env: &Env, racy_window_ns: i128) -> Result<RegistriesConf> {
     let Some(path) = cache_path(env) else {
         return load(env).map(|c| get_view(&c));
     };
@@ -184,7 +189,7 @@ pub fn load_for_get(env: &Env) -> Result<RegistriesConf> {
     let view = get_view(&load(env)?);
     if let Some(before) = before
         && snapshot(env).as_ref() == Some(&before)
-        && !is_racy(&before, now_ns())
+        && !is_racy(&before, now_ns(), racy_window_ns)
     {
         // Unwritable is fine: the next run loads again.
         let _ = fsio::write_atomic(&path, &encode(&env_key(env), &before, &view));
@@ -376,5 +381,349 @@ impl<'a> Reader<'a> {
     }
     fn string(&mut self) -> Option<String> {
         String::from_utf8(self.bytes()?.to_vec()).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{merge, parse};
+    use super::*;
+    use crate::registry::RegistryKey;
+    use std::fs;
+    use std::time::Duration;
+
+    struct Layout {
+        _tmp: tempfile::TempDir,
+        root: PathBuf,
+        env: Env,
+    }
+
+    fn layout() -> Layout {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        let env = Env {
+            home: Some(root.join("home")),
+            uid: fs::metadata(&root).unwrap().uid(),
+            xdg_runtime_dir: Some(root.join("run")),
+            sysconfdir: Some(root.join("etc")),
+            ..Env::default()
+        };
+        Layout {
+            _tmp: tmp,
+            root,
+            env,
+        }
+    }
+
+    impl Layout {
+        fn write(&self, rel: &str, text: &str) -> PathBuf {
+            let p = self.root.join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, text).unwrap();
+            p
+        }
+        /// Whether a cache file written now for `env` would still be valid.
+        fn still_valid(&self, bytes: &[u8], env: &Env) -> bool {
+            decode(bytes, &env_key(env), |p, st| {
+                stat_path(p).as_ref() == Some(st)
+            })
+            .is_some()
+        }
+        fn cache_bytes(&self) -> Vec<u8> {
+            let entries = snapshot(&self.env).unwrap();
+            let view = get_view(&load(&self.env).unwrap());
+            encode(&env_key(&self.env), &entries, &view)
+        }
+    }
+
+    const SYS: &str = "etc/containers/registries.conf";
+    const SYS_D: &str = "etc/containers/registries.conf.d";
+    const USER: &str = "home/.config/containers/registries.conf";
+    const USER_D: &str = "home/.config/containers/registries.conf.d";
+
+    fn set_mtime(path: &Path, delta_ns: i64) {
+        let m = fs::metadata(path).unwrap().modified().unwrap();
+        let t = if delta_ns >= 0 {
+            m + Duration::from_nanos(delta_ns as u64)
+        } else {
+            m - Duration::from_nanos((-delta_ns) as u64)
+        };
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+
+    #[test]
+    fn snapshot_lists_every_candidate_in_load_order() {
+        let l = layout();
+        l.write(SYS, "credential-helpers = [\"a\"]\n");
+        l.write(&format!("{SYS_D}/10.conf"), "");
+        l.write(&format!("{SYS_D}/ignored.txt"), "");
+        let got: Vec<(String, bool)> = snapshot(&l.env)
+            .unwrap()
+            .into_iter()
+            .map(|(p, st)| {
+                let rel = p.strip_prefix(&l.root).unwrap().display().to_string();
+                (rel, st != PathState::Missing)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (USER.to_string(), false),
+                (SYS.to_string(), true),
+                (SYS_D.to_string(), true),
+                (format!("{SYS_D}/10.conf"), true),
+                (USER_D.to_string(), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn touching_a_file_invalidates_even_within_the_same_second() {
+        let l = layout();
+        let main = l.write(SYS, "credential-helpers = [\"a\"]\n");
+        let drop = l.write(&format!("{SYS_D}/10.conf"), "");
+        let bytes = l.cache_bytes();
+        assert!(l.still_valid(&bytes, &l.env));
+        set_mtime(&main, 1);
+        assert!(!l.still_valid(&bytes, &l.env), "1 ns later");
+        let bytes = l.cache_bytes();
+        set_mtime(&drop, -1);
+        assert!(!l.still_valid(&bytes, &l.env), "a drop-in 1 ns earlier");
+        let bytes = l.cache_bytes();
+        // Same mtime, different size.
+        let m = fs::metadata(&main).unwrap().modified().unwrap();
+        fs::write(&main, "credential-helpers = [\"ab\"]\n").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&main)
+            .unwrap()
+            .set_modified(m)
+            .unwrap();
+        assert!(!l.still_valid(&bytes, &l.env), "same mtime, new size");
+        // Replaced by another file (new inode).
+        let bytes = l.cache_bytes();
+        let tmp = l.write("etc/containers/new", "credential-helpers = [\"ab\"]\n");
+        fs::rename(&tmp, &main).unwrap();
+        assert!(!l.still_valid(&bytes, &l.env), "renamed over");
+    }
+
+    #[test]
+    fn adding_or_removing_a_drop_in_invalidates() {
+        let l = layout();
+        l.write(SYS, "");
+        let d = l.root.join(SYS_D);
+        fs::create_dir_all(&d).unwrap();
+        let dir_mtime = || fs::metadata(&d).unwrap().modified().unwrap();
+        let bytes = l.cache_bytes();
+        let before = dir_mtime();
+        let added = l.write(&format!("{SYS_D}/20.conf"), "");
+        // Even if the directory's mtime were put back, its ctime moved.
+        fs::File::open(&d).unwrap().set_modified(before).unwrap();
+        assert!(!l.still_valid(&bytes, &l.env), "added");
+        let bytes = l.cache_bytes();
+        fs::remove_file(&added).unwrap();
+        assert!(!l.still_valid(&bytes, &l.env), "removed");
+        let bytes = l.cache_bytes();
+        fs::remove_dir(&d).unwrap();
+        assert!(!l.still_valid(&bytes, &l.env), "directory removed");
+    }
+
+    #[test]
+    fn a_file_appearing_where_none_was_invalidates() {
+        let l = layout();
+        l.write(SYS, "credential-helpers = [\"sys\"]\n");
+        let bytes = l.cache_bytes();
+        l.write(USER, "credential-helpers = [\"user\"]\n");
+        assert!(!l.still_valid(&bytes, &l.env), "user file appeared");
+        let bytes = l.cache_bytes();
+        l.write(&format!("{USER_D}/1.conf"), "");
+        assert!(!l.still_valid(&bytes, &l.env), "user drop-in dir appeared");
+        // With no system file at all, its appearing counts too.
+        let l = layout();
+        let bytes = l.cache_bytes();
+        assert!(l.still_valid(&bytes, &l.env));
+        l.write(SYS, "");
+        assert!(!l.still_valid(&bytes, &l.env), "system file appeared");
+    }
+
+    #[test]
+    fn another_environment_never_matches() {
+        let l = layout();
+        l.write(SYS, "");
+        let bytes = l.cache_bytes();
+        let changes = [
+            Env {
+                containers_registries_conf: Some(l.root.join(SYS)),
+                ..l.env.clone()
+            },
+            Env {
+                sysconfdir: Some(l.root.join("etc2")),
+                ..l.env.clone()
+            },
+            Env {
+                xdg_config_home: Some(l.root.join("cfg")),
+                ..l.env.clone()
+            },
+            Env {
+                home: Some(l.root.join("home2")),
+                ..l.env.clone()
+            },
+        ];
+        for env in &changes {
+            assert!(!l.still_valid(&bytes, env), "{env:?}");
+            assert_ne!(cache_path(env), cache_path(&l.env));
+        }
+        // What does not choose files does not matter.
+        let same = Env {
+            docker_config: Some("/elsewhere".into()),
+            ..l.env.clone()
+        };
+        assert!(l.still_valid(&bytes, &same));
+        assert_eq!(cache_path(&same), cache_path(&l.env));
+    }
+
+    #[test]
+    fn corrupt_or_truncated_files_are_refused() {
+        let l = layout();
+        l.write(SYS, "[[registry]]\nlocation = \"a.io\"\nblocked = true\n");
+        let bytes = l.cache_bytes();
+        assert!(l.still_valid(&bytes, &l.env));
+        for n in 0..bytes.len() {
+            assert!(!l.still_valid(&bytes[..n], &l.env), "truncated to {n}");
+            let mut b = bytes.clone();
+            b[n] ^= 0x20;
+            assert!(!l.still_valid(&b, &l.env), "byte {n} flipped");
+        }
+    }
+
+    #[test]
+    fn racy_files_are_not_cached() {
+        let st = |t: i64| {
+            PathState::Present(Stat {
+                dev: 1,
+                ino: 2,
+                size: 3,
+                mode: 0,
+                mtime: t,
+                mtime_ns: 0,
+                ctime: t,
+                ctime_ns: 0,
+            })
+        };
+        let now = 100 * 1_000_000_000;
+        let e = |t| {
+            vec![
+                (PathBuf::from("/a"), PathState::Missing),
+                ("/b".into(), st(t)),
+            ]
+        };
+        assert!(!is_racy(&e(99), now, RACY_WINDOW_NS));
+        assert!(is_racy(&e(100), now, RACY_WINDOW_NS));
+        assert!(
+            is_racy(&e(101), now, RACY_WINDOW_NS),
+            "future times are racy"
+        );
+        assert!(!is_racy(&e(100), now + RACY_WINDOW_NS, RACY_WINDOW_NS));
+    }
+
+    #[test]
+    fn load_for_get_writes_a_private_cache_and_reuses_it() {
+        let l = layout();
+        l.write(SYS, "credential-helpers = [\"a\", \"b\"]\n");
+        let path = cache_path(&l.env).unwrap();
+        // Fresh files are racy: answered, not cached.
+        let first = load_for_get(&l.env).unwrap();
+        assert!(!path.exists());
+        assert_eq!(first.credential_helpers(), ["a", "b"]);
+        let cold = load_cached(&l.env, 0).unwrap();
+        assert_eq!(cold, first);
+        let mode = fs::metadata(&path).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dmode = fs::metadata(path.parent().unwrap()).unwrap().mode() & 0o777;
+        assert_eq!(dmode, 0o700);
+        assert_eq!(read_cache(&path, &l.env), Some(first.clone()));
+        // A cache file that someone else could write is ignored.
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o622)).unwrap();
+        assert_eq!(read_cache(&path, &l.env), None);
+        // Garbage is replaced by a real load.
+        fs::write(&path, b"garbage").unwrap();
+        assert_eq!(load_cached(&l.env, 0).unwrap(), first);
+        assert_eq!(read_cache(&path, &l.env), Some(first));
+    }
+
+    #[test]
+    fn errors_are_never_cached() {
+        let l = layout();
+        l.write(SYS, "credential-helpers = [\n");
+        let path = cache_path(&l.env).unwrap();
+        for _ in 0..2 {
+            let e = load_cached(&l.env, 0).unwrap_err().to_string();
+            assert!(
+                e.contains("registries.conf: invalid TOML") && e.contains("line 1 column"),
+                "{e}"
+            );
+            assert!(!path.exists());
+        }
+    }
+
+    #[test]
+    fn an_unwritable_cache_dir_still_answers() {
+        let l = layout();
+        l.write(SYS, "credential-helpers = [\"a\"]\n");
+        // The runtime dir is a file: nothing can be created under it.
+        l.write("run", "");
+        assert_eq!(load_cached(&l.env, 0).unwrap().credential_helpers(), ["a"]);
+    }
+
+    #[test]
+    fn the_get_view_answers_like_the_full_config() {
+        let text = "credential-helpers = [\"x\", \"containers-auth.json\"]\n\
+                    [[registry]]\nprefix=\"example.com/foo\"\nlocation=\"internal.example.net/bar\"\n\
+                    [[registry.mirror]]\nlocation=\"m.io\"\n\
+                    [[registry]]\nlocation=\"internal.example.net\"\nblocked=true\n\
+                    [[registry]]\nprefix=\"*.evil.io\"\nlocation=\"\"\nblocked=true\n\
+                    [[registry]]\nprefix=\"ok.evil.io\"\nlocation=\"ok.evil.io\"\n\
+                    [[registry]]\nprefix=\"docker.io/library/nginx\"\nlocation=\"docker.io/library/nginx\"\nblocked=true\n";
+        let full = merge::merge(vec![
+            parse::parse_file(Path::new("/m"), text, false).unwrap(),
+        ]);
+        let view = get_view(&full);
+        let bytes = encode(b"k", &[], &view);
+        let decoded = decode(&bytes, b"k", |_, _| true).unwrap();
+        assert_eq!(decoded, view);
+        assert_eq!(decoded.credential_helpers(), full.credential_helpers());
+        let keys = [
+            "internal.example.net",
+            "internal.example.net/bar/x",
+            "example.com/foo/x",
+            "example.com/other",
+            "a.evil.io",
+            "a.b.evil.io/x",
+            "ok.evil.io/x",
+            "evil.io",
+            "docker.io/nginx",
+            "docker.io/library/nginx",
+            "docker.io/other",
+            "m.io",
+            "quay.io",
+        ];
+        for k in keys {
+            let key = RegistryKey::parse(k).unwrap();
+            assert_eq!(
+                decoded.blocked_prefix(&key),
+                full.blocked_prefix(&key),
+                "{k}"
+            );
+        }
+        // Nothing blocked: no registry data at all.
+        let plain = merge::merge(vec![
+            parse::parse_file(Path::new("/m"), "[[registry]]\nlocation=\"a.io\"\n", false).unwrap(),
+        ]);
+        assert!(get_view(&plain).registries.is_empty());
     }
 }
