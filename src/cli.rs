@@ -46,17 +46,29 @@ pub fn run(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
                 Err(e) => return fail_docker(io.stdout, &e),
             };
             if protocol::is_bazel_body(&stdin) {
-                let _ = writeln!(
-                    io.stderr,
-                    "ocicred: Bazel requests are not supported by this build"
-                );
-                return 1;
+                return bazel_get(env, &stdin, io);
             }
             with_resolver(env, io.stdout, |r, out| {
                 docker::handle(docker::Action::Get, &stdin, out, r)
             })
         }
         Mode::Person => person(env, args, io),
+    }
+}
+
+/// `ocicred get` with a Bazel request: errors are one line on stderr, stdout stays empty.
+fn bazel_get(env: &Env, stdin: &[u8], io: Io<'_>) -> i32 {
+    let result = registries::load(env).map(Rc::new).and_then(|conf| {
+        let resolver = build_resolver_with(env, &conf)?;
+        let insecure = |host: &str| conf.is_insecure_host(host);
+        protocol::bazel::run(stdin, env, &resolver, &insecure, io.stdout)
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "ocicred: {}", docker::one_line(&e.to_string()));
+            1
+        }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod credential;
 pub mod env;
 pub mod error;
 pub mod fsio;
+pub mod oci;
 pub mod protocol;
 pub mod registries;
 pub mod registry;

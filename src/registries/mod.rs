@@ -165,6 +165,17 @@ impl RegistriesConf {
         self.blocked_name(&name)
     }
 
+    /// True when `host` (`host[:port]`, lower-case) may be reached over plain HTTP: the
+    /// `[[registry]]` matching it, or a mirror at exactly that location, is `insecure`.
+    pub fn is_insecure_host(&self, host: &str) -> bool {
+        self.find_registry(host).is_some_and(|r| r.insecure)
+            || self.registries.iter().any(|r| {
+                r.mirrors
+                    .iter()
+                    .any(|m| m.insecure && m.location.eq_ignore_ascii_case(host))
+            })
+    }
+
     /// A `Resolver` predicate over this configuration.
     pub fn blocked_fn(self: Rc<Self>) -> BlockedFn {
         Box::new(move |key| self.blocked_prefix(key))

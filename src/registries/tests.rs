@@ -755,3 +755,26 @@ fn machine_alias_file_comes_first() {
     let r = c.resolve("y", &aliases).unwrap();
     assert_eq!(r.alias.unwrap().origin, l.root.join(SYS));
 }
+
+#[test]
+fn insecure_hosts_for_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("registries.conf");
+    fs::write(
+        &main,
+        "[[registry]]\nlocation = \"plain.example:5000\"\ninsecure = true\n\n\
+         [[registry]]\nlocation = \"tls.example\"\n[[registry.mirror]]\nlocation = \"mirror.example\"\ninsecure = true\n",
+    )
+    .unwrap();
+    let plan = Plan {
+        main: Some(main),
+        main_required: true,
+        dirs: Vec::new(),
+    };
+    let c = load_plan(&plan, None).unwrap();
+    assert!(c.is_insecure_host("plain.example:5000"));
+    assert!(!c.is_insecure_host("plain.example:5001"));
+    assert!(!c.is_insecure_host("tls.example"));
+    assert!(c.is_insecure_host("mirror.example"));
+    assert!(!c.is_insecure_host("other.example"));
+}
