@@ -191,10 +191,24 @@ pub fn load_cached(env: &Env, racy_window_ns: i128) -> Result<RegistriesConf> {
         && snapshot(env).as_ref() == Some(&before)
         && !is_racy(&before, now_ns(), racy_window_ns)
     {
-        // Unwritable is fine: the next run loads again.
-        let _ = fsio::write_atomic(&path, &encode(&env_key(env), &before, &view));
+        write_cache(&path, env, &encode(&env_key(env), &before, &view));
     }
     Ok(view)
+}
+
+/// Writes the cache file atomically into a 0700 directory of ours; any failure (unwritable,
+/// a directory owned by someone else) only means the next run loads again.
+fn write_cache(path: &Path, env: &Env, bytes: &[u8]) {
+    let Some(dir) = path.parent() else { return };
+    if fsio::create_private_dir(dir).is_err() {
+        return;
+    }
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() && m.uid() == env.uid && m.mode() & 0o022 == 0 => {
+            let _ = fsio::write_atomic(path, bytes);
+        }
+        _ => {}
+    }
 }
 
 fn now_ns() -> i128 {
