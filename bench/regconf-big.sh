@@ -2,7 +2,8 @@
 # bench/regconf-big.sh — the registries.conf cache benchmark (SPEC §10): a 2,000-entry
 # registries.conf (~310 KB) plus 200 drop-ins, and a docker `get` against it.
 #
-#   bench/regconf-big.sh setup DIR            # write the fixture under DIR
+#   bench/regconf-big.sh setup DIR            # write the fixture under DIR (BLOCKED_EVERY=N:
+#                                             # every Nth registry blocked, default 500, 0 none)
 #   bench/regconf-big.sh run DIR BIN [BIN2]   # hyperfine + perf stat + peak RSS, beside /bin/true
 set -euo pipefail
 
@@ -19,7 +20,7 @@ setup() {
       echo "prefix = \"team$i.registry.example.net/project/app$i\""
       echo "location = \"mirror$i.internal.example.org:5000/cache/team$i/app\""
       [ $((i % 7)) -eq 0 ] && echo 'insecure = true'
-      [ $((i % 500)) -eq 0 ] && echo 'blocked = true'
+      [ "${BLOCKED_EVERY:-500}" -gt 0 ] && [ $((i % ${BLOCKED_EVERY:-500})) -eq 0 ] && echo 'blocked = true'
       [ $((i % 3)) -ne 0 ] || printf '[[registry.mirror]]\nlocation = "m%d.example.org/x"\n' "$i"
     done
   } > "$etc/registries.conf"
@@ -47,11 +48,14 @@ run() {
   python3 -c 'import json,sys
 for r in json.load(open(sys.argv[1]))["results"]:
     print("median %7.2f ms  mean %7.2f ms  %s" % (r["median"]*1e3, r["mean"]*1e3, r["command"]))' "$dir/hyperfine.json"
+  echo "== /bin/true"
+  perf stat -r 200 -e task-clock,instructions -- sh -c "/bin/true < $dir/key >/dev/null" 2>&1 \
+    | grep -E 'task-clock|instructions'
   for bin in "$@"; do
     local c="$dir/docker-credential-$(basename "$bin")"
     echo "== $c"
-    perf stat -r 100 -e task-clock,instructions -- sh -c "$c get < $dir/key >/dev/null" 2>&1 \
-      | grep -E 'task-clock|instructions|elapsed'
+    perf stat -r 200 -e task-clock,instructions -- sh -c "$c get < $dir/key >/dev/null" 2>&1 \
+      | grep -E 'task-clock|instructions'
     /usr/bin/time -v "$c" get < "$dir/key" 2>&1 >/dev/null | grep -E 'Maximum resident'
   done
 }
