@@ -196,7 +196,8 @@ pub fn load_cached(env: &Env, racy_window_ns: i128) -> Result<RegistriesConf> {
     Ok(view)
 }
 
-/// Writes the cache file atomically into a 0700 directory of ours; any failure (unwritable,
+/// Writes the cache file atomically (no fsync: a torn file fails its checksum) into a 0700
+/// directory of ours; any failure (unwritable,
 /// a directory owned by someone else) only means the next run loads again.
 fn write_cache(path: &Path, env: &Env, bytes: &[u8]) {
     let Some(dir) = path.parent() else { return };
@@ -205,7 +206,7 @@ fn write_cache(path: &Path, env: &Env, bytes: &[u8]) {
     }
     match std::fs::symlink_metadata(dir) {
         Ok(m) if m.is_dir() && m.uid() == env.uid && m.mode() & 0o022 == 0 => {
-            let _ = fsio::write_atomic(path, bytes);
+            let _ = fsio::write_atomic_unsynced(path, bytes);
         }
         _ => {}
     }
