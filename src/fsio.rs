@@ -132,23 +132,30 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, bytes, true)
 }
 
-/// [`write_atomic`] without the two fsyncs, for caches that check their own integrity (a
-/// crash may lose or tear them; readers must treat that as a miss).
+/// [`write_atomic`] without the two fsyncs and without a lock, for caches that check their
+/// own integrity (a crash may lose or tear them; readers must treat that as a miss). The temp
+/// file is named per process (`.<name>.tmp-<pid>`), since writers may race.
 pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, bytes, false)
 }
 
-fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+fn write_atomic_with(path: &Path, bytes: &[u8], locked: bool) -> Result<()> {
+    let sync = locked;
     let dir = parent(path);
     create_private_dir(dir)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // One fixed name: writers hold the lock, so one temp file at a time is enough, and a writer
-    // killed mid-write leaves one stale copy that the next write replaces, instead of a new
-    // copy of every secret per killed process. `create_new` never opens through a symlink.
-    let tmp = dir.join(format!(".{name}.tmp"));
+    // Under the lock, one fixed name: one temp file at a time is enough, and a writer killed
+    // mid-write leaves one stale copy that the next write replaces, instead of a new copy of
+    // every secret per killed process. Unlocked writers need a name of their own.
+    // `create_new` never opens through a symlink.
+    let tmp = if locked {
+        dir.join(format!(".{name}.tmp"))
+    } else {
+        dir.join(format!(".{name}.tmp-{}", std::process::id()))
+    };
     let _ = fs::remove_file(&tmp);
     let result = (|| {
         let mut f = OpenOptions::new()
