@@ -8,15 +8,19 @@
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::rc::Rc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::ocicred_config::{self, OcicredConfig, StoreKind};
 use crate::protocol::{self, MAX_STDIN, Mode, docker};
 use crate::resolver::Resolver;
 use crate::source::auth_file::AuthFilesSource;
+use crate::source::dual_write::DualWrite;
 use crate::source::helper::{HelperRunner, HelperSource, ProcessRunner};
+use crate::source::keyring::{KeyringSource, OsKeyring};
 use crate::source::{AUTH_FILES_NAME, Source, SourceSpec};
 
 /// The standard streams a run uses.
@@ -147,30 +151,67 @@ pub fn read_stdin(stdin: &mut dyn Read) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// The source order: `credential-helpers` (default `["containers-auth.json"]`).
-pub fn source_specs(_env: &Env) -> Result<Vec<SourceSpec>> {
-    let own = SourceSpec::AuthFiles;
-    let names = [AUTH_FILES_NAME.to_string()];
+/// How long one keyring call may take on the protocol paths (clients wait on us).
+pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one keyring call may take for a person at a terminal (time to answer an unlock
+/// prompt).
+pub const KEYRING_TIMEOUT_PERSON: Duration = Duration::from_secs(30);
+
+/// The source order: the keyring first when ocicred stores there (SPEC §5.1 item 4), then
+/// `credential-helpers` (default `["containers-auth.json"]`), where `ocicred` means the
+/// configured backend.
+pub fn source_specs(env: &Env) -> Result<Vec<SourceSpec>> {
+    let config = ocicred_config::load(env)?;
+    Ok(specs_for(&config, &[AUTH_FILES_NAME.to_string()]))
+}
+
+fn own_spec(config: &OcicredConfig) -> SourceSpec {
+    match config.store {
+        StoreKind::Keyring => SourceSpec::Keyring,
+        StoreKind::AuthFile => SourceSpec::AuthFiles,
+    }
+}
+
+fn specs_for(config: &OcicredConfig, helper_names: &[String]) -> Vec<SourceSpec> {
+    let own = own_spec(config);
     let mut specs: Vec<SourceSpec> = Vec::new();
-    for name in &names {
+    if own == SourceSpec::Keyring {
+        specs.push(SourceSpec::Keyring);
+    }
+    for name in helper_names {
         let spec = SourceSpec::from_helper_name(name, &own);
         if !specs.contains(&spec) {
             specs.push(spec);
         }
     }
-    Ok(specs)
+    specs
 }
 
-/// Builds the resolver over the real sources.
+/// The real OS keyring, as a source, with the given bound on each call.
+pub fn keyring_source(env: &Env, timeout: Duration) -> KeyringSource {
+    KeyringSource::new(Box::new(OsKeyring::new(
+        timeout,
+        ocicred_config::auth_file_hint(env),
+    )))
+}
+
+/// Builds the resolver over the real sources (keyring calls bounded for protocol use).
 pub fn build_resolver(env: &Env) -> Result<Resolver> {
+    build_resolver_with(env, KEYRING_TIMEOUT)
+}
+
+/// Builds the resolver over the real sources, each keyring call bounded by `keyring_timeout`.
+pub fn build_resolver_with(env: &Env, keyring_timeout: Duration) -> Result<Resolver> {
+    let config = ocicred_config::load(env)?;
+    let own = own_spec(&config);
     let runner: Rc<dyn HelperRunner> = Rc::new(ProcessRunner::new(
         env.path.clone(),
         env.self_exe.clone(),
         env.helper_chain.is_some(),
     ));
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    for spec in source_specs(env)? {
-        sources.push(match spec {
+    for spec in specs_for(&config, &[AUTH_FILES_NAME.to_string()]) {
+        let source: Box<dyn Source> = match &spec {
             SourceSpec::AuthFiles => Box::new(AuthFilesSource::new(
                 env.auth_files(),
                 env.write_auth_file(),
@@ -178,13 +219,16 @@ pub fn build_resolver(env: &Env) -> Result<Resolver> {
                 env.uid,
                 runner.clone(),
             )),
-            SourceSpec::Helper(name) => Box::new(HelperSource::new(&name, runner.clone())),
-            SourceSpec::Keyring => {
-                return Err(Error::Unsupported(
-                    "the keyring store is not available in this build".into(),
-                ));
+            SourceSpec::Helper(name) => Box::new(HelperSource::new(name, runner.clone())),
+            SourceSpec::Keyring => Box::new(keyring_source(env, keyring_timeout)),
+        };
+        let source = match env.docker_config_file() {
+            Some(docker) if config.dual_write && spec == own => {
+                Box::new(DualWrite::new(source, docker, env.uid)) as Box<dyn Source>
             }
-        });
+            _ => source,
+        };
+        sources.push(source);
     }
     Ok(Resolver::new(sources))
 }

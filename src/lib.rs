@@ -11,6 +11,7 @@ pub mod credential;
 pub mod env;
 pub mod error;
 pub mod fsio;
+pub mod ocicred_config;
 pub mod protocol;
 pub mod registry;
 pub mod resolver;
