@@ -8,6 +8,7 @@
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::rc::Rc;
@@ -118,6 +119,8 @@ impl HelperRunner for ProcessRunner {
             .ok_or_else(|| helper_err("executable file not found in $PATH".into()))?;
         let mut child = Command::new(&program)
             .arg(action)
+            // Its own process group, so a timeout stops whatever it started too.
+            .process_group(0)
             .env(CHAIN_VAR, "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -141,6 +144,7 @@ impl HelperRunner for ProcessRunner {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if start.elapsed() >= self.timeout => {
+                    kill_group(child.id());
                     let _ = child.kill();
                     let _ = child.wait();
                     return Err(helper_err(format!(
@@ -163,6 +167,17 @@ impl HelperRunner for ProcessRunner {
             success: status.success(),
             stdout,
         })
+    }
+}
+
+/// Sends SIGKILL to a helper's whole process group.
+#[allow(unsafe_code)]
+fn kill_group(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory is touched.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
     }
 }
 

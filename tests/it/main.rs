@@ -1,0 +1,14 @@
+//! Black-box tests: each runs the built `ocicred` binary with a temp HOME and a cleared
+//! environment, against real peers (skopeo, the docker CLI, docker-registry) where one exists.
+
+/// TestEnv, a real docker-registry, and checks for required programs.
+mod support;
+
+/// The docker credential-helper protocol, byte for byte.
+mod docker;
+/// Where credentials are looked up: the file order, helpers, loops, timeouts.
+mod lookup;
+/// Real clients: the docker CLI and skopeo against a real registry.
+mod peers;
+/// Writes: atomic, locked, nothing lost.
+mod writes;

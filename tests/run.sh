@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# tests/run.sh — the test command: installs the real peers the tests talk to (Debian packages),
+# then runs the whole suite. CI (.ci/run) calls exactly this.
+#
+#   tests/run.sh [extra cargo test args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use: real registry, real clients, real keyring, and tools.
+packages=(skopeo docker-registry apache2-utils golang-docker-credential-helpers gnome-keyring
+          dbus dbus-x11 libsecret-tools hyperfine curl openssl iproute2 ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# The tests need a C compiler (for ring) and the docker CLI (from Debian's docker.io if absent).
+command -v cc >/dev/null || missing+=(build-essential)
+command -v docker >/dev/null || missing+=(docker.io)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "tests/run.sh: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null || { echo "tests/run.sh: cargo not found (install Rust first)" >&2; exit 1; }
+cargo test --locked "$@"
