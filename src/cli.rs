@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::probe::UreqProbe;
+use crate::commands::{doctor, login, logout};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::ocicred_config::{self, OcicredConfig, StoreKind};
@@ -151,6 +153,8 @@ pub fn read_stdin(stdin: &mut dyn Read) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// How long one HTTP call of `login`'s check may take.
+pub const LOGIN_HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one keyring call may take on the protocol paths (clients wait on us).
 pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one keyring call may take for a person at a terminal (time to answer an unlock
@@ -245,6 +249,30 @@ struct Cli {
 enum Command {
     /// Show every stored credential: registry, user name and where it is kept (never the secret).
     List,
+    /// Check credentials against a registry, then store them where ocicred keeps credentials.
+    Login {
+        /// The user name (prompted for on the terminal when absent).
+        #[arg(short = 'u', long)]
+        username: Option<String>,
+        /// Read the password from stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Store without checking the credentials against the registry.
+        #[arg(long)]
+        no_verify: bool,
+        /// REGISTRY[/NAMESPACE], e.g. quay.io or quay.io/myorg.
+        registry: String,
+    },
+    /// Remove stored credentials for a registry (or every one with --all).
+    Logout {
+        /// Remove every credential `ocicred list` shows.
+        #[arg(long)]
+        all: bool,
+        /// REGISTRY[/NAMESPACE].
+        registry: Option<String>,
+    },
+    /// Check every file and helper ocicred would use; print each problem with its fix.
+    Doctor,
 }
 
 fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
@@ -263,6 +291,34 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
     };
     let result = match cli.command {
         Command::List => list_table(env, io.stdout),
+        Command::Login {
+            username,
+            password_stdin,
+            no_verify,
+            registry,
+        } => build_resolver_with(env, KEYRING_TIMEOUT_PERSON).and_then(|resolver| {
+            let args = login::LoginArgs {
+                registry,
+                username,
+                password_stdin,
+                no_verify,
+            };
+            let probe = UreqProbe::new(LOGIN_HTTP_TIMEOUT);
+            login::run(
+                &args,
+                io.stdin,
+                io.stdout,
+                &login::TtyPrompter,
+                &probe,
+                &resolver,
+            )
+        }),
+        Command::Logout { all, registry } => build_resolver_with(env, KEYRING_TIMEOUT_PERSON)
+            .and_then(|resolver| logout::run(registry.as_deref(), all, io.stdout, &resolver)),
+        Command::Doctor => {
+            let probe = || keyring_source(env, KEYRING_TIMEOUT).describe();
+            doctor::run(env, io.stdout, &probe)
+        }
     };
     match result {
         Ok(code) => code,
@@ -275,7 +331,7 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
 
 /// `ocicred list`: a table of registry, user name, source.
 fn list_table(env: &Env, out: &mut dyn Write) -> Result<i32> {
-    let resolver = build_resolver(env)?;
+    let resolver = build_resolver_with(env, KEYRING_TIMEOUT_PERSON)?;
     let (items, errors) = resolver.list();
     let w = |e: std::io::Error| Error::InvalidInput(format!("cannot write output: {e}"));
     let width = items.iter().map(|i| i.key.len()).max().unwrap_or(0).max(8);

@@ -7,6 +7,7 @@
 
 pub mod auth_json;
 pub mod cli;
+pub mod commands;
 pub mod credential;
 pub mod env;
 pub mod error;
