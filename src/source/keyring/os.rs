@@ -141,6 +141,7 @@ pub struct OsKeyring {
 
 enum Failure {
     Connect(String),
+    Locked(String),
     Call(String),
 }
 
@@ -161,7 +162,10 @@ impl OsKeyring {
             .name("ocicred-keyring".into())
             .spawn(move || {
                 let r = match store() {
-                    Ok(s) => f(&*s).map_err(|e| Failure::Call(describe_error(&e))),
+                    Ok(s) => f(&*s).map_err(|e| match e {
+                        KError::NoStorageAccess(_) => Failure::Locked(describe_error(&e)),
+                        e => Failure::Call(describe_error(&e)),
+                    }),
                     Err(m) => Err(Failure::Connect(m)),
                 };
                 let _ = tx.send(r);
@@ -173,6 +177,10 @@ impl OsKeyring {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(Failure::Connect(m))) => Err(Error::Keyring(format!(
                 "cannot reach the {PLATFORM}: {m}; {}",
+                self.hint
+            ))),
+            Ok(Err(Failure::Locked(m))) => Err(Error::Keyring(format!(
+                "{what} failed: {m}; unlock the keyring first (log in to the desktop, or run `gnome-keyring-daemon --unlock` on a headless box); {}",
                 self.hint
             ))),
             Ok(Err(Failure::Call(m))) => Err(Error::Keyring(format!("{what} failed: {m}"))),
