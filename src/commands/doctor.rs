@@ -29,6 +29,8 @@ use crate::source::{AUTH_FILES_NAME, SELF_NAME};
 pub struct Problem {
     pub file: String,
     pub line: usize,
+    /// 0 when unknown.
+    pub column: usize,
     pub message: String,
     pub fix: String,
 }
@@ -41,11 +43,16 @@ struct Report {
 
 impl Report {
     fn add(&mut self, file: &Path, line: usize, message: String, fix: String) {
+        self.add_at(file, line, 0, message, fix)
+    }
+
+    fn add_at(&mut self, file: &Path, line: usize, column: usize, message: String, fix: String) {
         let file = file.display().to_string();
         if self.seen.insert((file.clone(), line, message.clone())) {
             self.problems.push(Problem {
                 file,
                 line,
+                column,
                 message,
                 fix,
             });
@@ -59,14 +66,7 @@ impl Report {
                 column,
                 message,
                 ..
-            } => {
-                let at = if *column > 0 {
-                    format!(" (column {column})")
-                } else {
-                    String::new()
-                };
-                self.add(file, *line, format!("{message}{at}"), fix.to_string())
-            }
+            } => self.add_at(file, *line, *column, message.clone(), fix.to_string()),
             other => self.add(file, 0, other.to_string(), fix.to_string()),
         }
     }
@@ -95,7 +95,9 @@ pub fn run(
         writeln!(out, "{n}").map_err(w)?;
     }
     for p in &r.problems {
-        if p.line > 0 {
+        if p.line > 0 && p.column > 0 {
+            writeln!(out, "{}:{}:{}: {}", p.file, p.line, p.column, p.message).map_err(w)?;
+        } else if p.line > 0 {
             writeln!(out, "{}:{}: {}", p.file, p.line, p.message).map_err(w)?;
         } else {
             writeln!(out, "{}: {}", p.file, p.message).map_err(w)?;

@@ -4,6 +4,8 @@
 /// TestEnv, a real docker-registry, and checks for required programs.
 mod support;
 
+/// login, logout, list and doctor for people.
+mod commands;
 /// The docker credential-helper protocol, byte for byte.
 mod docker;
 /// The OS keyring backend against a real gnome-keyring on a private D-Bus.
