@@ -13,17 +13,18 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::commands::probe::UreqProbe;
-use crate::commands::{doctor, login, logout};
+use crate::commands::{self, doctor, login, logout};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::ocicred_config::{self, OcicredConfig, StoreKind};
 use crate::protocol::{self, MAX_STDIN, Mode, docker};
+use crate::registries::{self, RegistriesConf};
 use crate::resolver::Resolver;
 use crate::source::auth_file::AuthFilesSource;
 use crate::source::dual_write::DualWrite;
 use crate::source::helper::{HelperRunner, HelperSource, ProcessRunner};
 use crate::source::keyring::{KeyringSource, OsKeyring};
-use crate::source::{AUTH_FILES_NAME, Source, SourceSpec};
+use crate::source::{Source, SourceSpec};
 
 /// The standard streams a run uses.
 pub struct Io<'a> {
@@ -50,17 +51,29 @@ pub fn run(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
                 Err(e) => return fail_docker(io.stdout, &e),
             };
             if protocol::is_bazel_body(&stdin) {
-                let _ = writeln!(
-                    io.stderr,
-                    "ocicred: Bazel requests are not supported by this build"
-                );
-                return 1;
+                return bazel_get(env, &stdin, io);
             }
             with_resolver(env, io.stdout, |r, out| {
                 docker::handle(docker::Action::Get, &stdin, out, r)
             })
         }
         Mode::Person => person(env, args, io),
+    }
+}
+
+/// `ocicred get` with a Bazel request: errors are one line on stderr, stdout stays empty.
+fn bazel_get(env: &Env, stdin: &[u8], io: Io<'_>) -> i32 {
+    let result = registries::load(env).map(Rc::new).and_then(|conf| {
+        let resolver = build_resolver_with(env, &conf)?;
+        let insecure = |host: &str| conf.is_insecure_host(host);
+        protocol::bazel::run(stdin, env, &resolver, &insecure, io.stdout)
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "ocicred: {}", docker::one_line(&e.to_string()));
+            1
+        }
     }
 }
 
@@ -161,14 +174,6 @@ pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
 /// prompt).
 pub const KEYRING_TIMEOUT_PERSON: Duration = Duration::from_secs(30);
 
-/// The source order: the keyring first when ocicred stores there (SPEC §5.1 item 4), then
-/// `credential-helpers` (default `["containers-auth.json"]`), where `ocicred` means the
-/// configured backend.
-pub fn source_specs(env: &Env) -> Result<Vec<SourceSpec>> {
-    let config = ocicred_config::load(env)?;
-    Ok(specs_for(&config, &[AUTH_FILES_NAME.to_string()]))
-}
-
 fn own_spec(config: &OcicredConfig) -> SourceSpec {
     match config.store {
         StoreKind::Keyring => SourceSpec::Keyring,
@@ -176,14 +181,17 @@ fn own_spec(config: &OcicredConfig) -> SourceSpec {
     }
 }
 
-fn specs_for(config: &OcicredConfig, helper_names: &[String]) -> Vec<SourceSpec> {
+/// The source order: the keyring first when ocicred stores there (SPEC §5.1 item 4), then
+/// registries.conf `credential-helpers` (default `["containers-auth.json"]`), where `ocicred`
+/// means the configured backend.
+pub fn source_specs(conf: &RegistriesConf, config: &OcicredConfig) -> Vec<SourceSpec> {
     let own = own_spec(config);
     let mut specs: Vec<SourceSpec> = Vec::new();
     if own == SourceSpec::Keyring {
         specs.push(SourceSpec::Keyring);
     }
-    for name in helper_names {
-        let spec = SourceSpec::from_helper_name(name, &own);
+    for name in conf.credential_helpers() {
+        let spec = SourceSpec::from_helper_name(&name, &own);
         if !specs.contains(&spec) {
             specs.push(spec);
         }
@@ -199,13 +207,30 @@ pub fn keyring_source(env: &Env, timeout: Duration) -> KeyringSource {
     )))
 }
 
-/// Builds the resolver over the real sources (keyring calls bounded for protocol use).
+/// Builds the resolver over the real sources, in the registries.conf order.
 pub fn build_resolver(env: &Env) -> Result<Resolver> {
-    build_resolver_with(env, KEYRING_TIMEOUT)
+    let conf = Rc::new(registries::load(env)?);
+    build_resolver_with(env, &conf)
 }
 
-/// Builds the resolver over the real sources, each keyring call bounded by `keyring_timeout`.
-pub fn build_resolver_with(env: &Env, keyring_timeout: Duration) -> Result<Resolver> {
+/// Builds the resolver for an already loaded registries.conf; `blocked` registries get
+/// nothing. Keyring calls are bounded for protocol use.
+pub fn build_resolver_with(env: &Env, conf: &Rc<RegistriesConf>) -> Result<Resolver> {
+    build_resolver_for(env, conf, KEYRING_TIMEOUT)
+}
+
+/// Builds the resolver for a person at a terminal (longer keyring bound).
+pub fn build_person_resolver(env: &Env) -> Result<Resolver> {
+    let conf = Rc::new(registries::load(env)?);
+    build_resolver_for(env, &conf, KEYRING_TIMEOUT_PERSON)
+}
+
+/// Builds the resolver, each keyring call bounded by `keyring_timeout`.
+pub fn build_resolver_for(
+    env: &Env,
+    conf: &Rc<RegistriesConf>,
+    keyring_timeout: Duration,
+) -> Result<Resolver> {
     let config = ocicred_config::load(env)?;
     let own = own_spec(&config);
     let runner: Rc<dyn HelperRunner> = Rc::new(ProcessRunner::new(
@@ -214,7 +239,7 @@ pub fn build_resolver_with(env: &Env, keyring_timeout: Duration) -> Result<Resol
         env.helper_chain.is_some(),
     ));
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    for spec in specs_for(&config, &[AUTH_FILES_NAME.to_string()]) {
+    for spec in source_specs(conf, &config) {
         let source: Box<dyn Source> = match &spec {
             SourceSpec::AuthFiles => Box::new(AuthFilesSource::new(
                 env.auth_files(),
@@ -234,7 +259,7 @@ pub fn build_resolver_with(env: &Env, keyring_timeout: Duration) -> Result<Resol
         };
         sources.push(source);
     }
-    Ok(Resolver::new(sources))
+    Ok(Resolver::new(sources).with_blocked(conf.clone().blocked_fn()))
 }
 
 /// ocicred: one credential helper for OCI registries.
@@ -273,6 +298,22 @@ enum Command {
     },
     /// Check every file and helper ocicred would use; print each problem with its fix.
     Doctor,
+    /// Show how an image reference resolves: short names, the matching [[registry]], the pull
+    /// sources in order and the credential each would use (never the secret).
+    Resolve {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The image reference, as written (e.g. `nginx`, `quay.io/org/app:1`).
+        image: String,
+    },
+    /// Show the effective registries.conf after every file and drop-in, with where each value
+    /// came from.
+    Config {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
@@ -296,7 +337,7 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
             password_stdin,
             no_verify,
             registry,
-        } => build_resolver_with(env, KEYRING_TIMEOUT_PERSON).and_then(|resolver| {
+        } => build_person_resolver(env).and_then(|resolver| {
             let args = login::LoginArgs {
                 registry,
                 username,
@@ -313,11 +354,17 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
                 &resolver,
             )
         }),
-        Command::Logout { all, registry } => build_resolver_with(env, KEYRING_TIMEOUT_PERSON)
+        Command::Logout { all, registry } => build_person_resolver(env)
             .and_then(|resolver| logout::run(registry.as_deref(), all, io.stdout, &resolver)),
         Command::Doctor => {
             let probe = || keyring_source(env, KEYRING_TIMEOUT).describe();
             doctor::run(env, io.stdout, &probe)
+        }
+        Command::Resolve { json, image } => {
+            commands::resolve::run(env, &commands::resolve::Args { json, image }, io.stdout)
+        }
+        Command::Config { json } => {
+            commands::config::run(env, &commands::config::Args { json }, io.stdout)
         }
     };
     match result {
@@ -331,7 +378,7 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
 
 /// `ocicred list`: a table of registry, user name, source.
 fn list_table(env: &Env, out: &mut dyn Write) -> Result<i32> {
-    let resolver = build_resolver_with(env, KEYRING_TIMEOUT_PERSON)?;
+    let resolver = build_person_resolver(env)?;
     let (items, errors) = resolver.list();
     let w = |e: std::io::Error| Error::InvalidInput(format!("cannot write output: {e}"));
     let width = items.iter().map(|i| i.key.len()).max().unwrap_or(0).max(8);
