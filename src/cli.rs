@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::probe::UreqProbe;
 use crate::commands::{self, doctor, login, logout};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::oci::http::{ClientConfig, UreqClient};
 use crate::ocicred_config::{self, OcicredConfig, StoreKind};
 use crate::protocol::{self, MAX_STDIN, Mode, docker};
 use crate::registries::{self, RegistriesConf};
@@ -166,8 +166,6 @@ pub fn read_stdin(stdin: &mut dyn Read) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// How long one HTTP call of `login`'s check may take.
-pub const LOGIN_HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one keyring call may take on the protocol paths (clients wait on us).
 pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one keyring call may take for a person at a terminal (time to answer an unlock
@@ -344,13 +342,16 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
                 password_stdin,
                 no_verify,
             };
-            let probe = UreqProbe::new(LOGIN_HTTP_TIMEOUT);
+            let http = UreqClient::new(ClientConfig::from_env(env));
+            let conf = registries::load(env)?;
+            let insecure = |host: &str| conf.is_insecure_host(host);
             login::run(
                 &args,
                 io.stdin,
                 io.stdout,
                 &login::TtyPrompter,
-                &probe,
+                &http,
+                &insecure,
                 &resolver,
             )
         }),

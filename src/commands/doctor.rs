@@ -20,6 +20,7 @@ use crate::credential::{AuthFieldError, decode_auth};
 use crate::env::{AuthFileFormat, Env};
 use crate::error::{Error, Result};
 use crate::ocicred_config::{self, StoreKind, line_col, toml_error};
+use crate::registries;
 use crate::registry::RegistryKey;
 use crate::source::helper::find_program;
 use crate::source::{AUTH_FILES_NAME, SELF_NAME};
@@ -344,29 +345,17 @@ fn check_auth_files(env: &Env, r: &mut Report, helpers: &mut Vec<(String, PathBu
     }
 }
 
-/// The registries.conf files ocicred reads: the main file, then the drop-ins.
+/// The registries.conf files ocicred reads: the main file, then the drop-ins (the same plan
+/// `registries::load` follows).
 fn registries_files(env: &Env) -> Vec<PathBuf> {
-    let system = env.system_registries_conf();
-    let user = env.user_registries_conf();
-    let user_exists = user.as_ref().is_some_and(|u| u.exists());
-    let main = match (&env.containers_registries_conf, &user) {
-        (Some(p), _) => p.clone(),
-        (None, Some(u)) if user_exists => u.clone(),
-        _ => system.clone(),
-    };
-    let mut dirs = Vec::new();
-    if !user_exists || env.containers_registries_conf.is_some() {
-        dirs.push(system.with_extension("conf.d"));
-    }
-    if let Some(u) = &user {
-        dirs.push(u.with_extension("conf.d"));
-    }
-    let mut out = vec![main];
-    for dir in dirs {
+    let user_exists = env.user_registries_conf().is_some_and(|u| u.exists());
+    let plan = registries::plan(env, user_exists);
+    let mut out: Vec<PathBuf> = plan.main.into_iter().collect();
+    for dir in plan.dirs {
         let Ok(rd) = fs::read_dir(&dir) else { continue };
         let mut names: Vec<PathBuf> = rd
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+            .filter(|p| p.extension().is_some_and(|x| x == "conf") && !p.is_dir())
             .collect();
         names.sort();
         out.extend(names);
@@ -375,6 +364,29 @@ fn registries_files(env: &Env) -> Vec<PathBuf> {
 }
 
 fn check_registries_conf(env: &Env, r: &mut Report, helpers: &mut Vec<(String, PathBuf, usize)>) {
+    let before = r.problems.len();
+    check_registries_files(env, r, helpers);
+    if r.problems.len() == before
+        && let Err(e) = registries::load(env)
+    {
+        // What the syntax checks above cannot see (a bad prefix, a bad value): the loader's
+        // own error, with its file.
+        let file = match &e {
+            Error::Parse { path, .. } | Error::Config { path, .. } | Error::Io { path, .. } => {
+                path.clone()
+            }
+            _ => PathBuf::from("registries.conf"),
+        };
+        let fix = "correct it (see containers-registries.conf(5))";
+        match &e {
+            Error::Parse { .. } => r.add_error(&file, &e, fix),
+            Error::Config { message, .. } => r.add(&file, 0, message.clone(), fix.into()),
+            other => r.add(&file, 0, one_line(&other.to_string()), fix.into()),
+        }
+    }
+}
+
+fn check_registries_files(env: &Env, r: &mut Report, helpers: &mut Vec<(String, PathBuf, usize)>) {
     for path in registries_files(env) {
         let Some(text) = read_text(&path, r) else {
             continue;

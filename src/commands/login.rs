@@ -5,20 +5,42 @@
 //! stored, and saying where they went. The check: `GET /v2/` without credentials; a Basic
 //! challenge → the same `GET` with Basic auth must answer 200; a Bearer challenge → `GET
 //! realm?service=…` with Basic auth must answer 200; a registry that answers 200 needs no
-//! credentials and they are stored unchecked. HTTPS always; plain HTTP only for loopback
-//! hosts after HTTPS fails. Refused credentials are never stored.
+//! credentials and they are stored unchecked. HTTPS first; plain HTTP only for loopback hosts
+//! or hosts marked `insecure` in registries.conf, after HTTPS fails. Refused credentials are
+//! never stored. HTTP goes through the crate's one client ([`crate::oci::http`]).
 
 use std::io::{Read, Write};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::commands::probe::{Probe, ProbeAnswer, describe};
 use crate::credential::Credential;
 use crate::error::{Error, Result};
 use crate::registry::RegistryKey;
 use crate::resolver::Resolver;
 use crate::secret::Secret;
+
+pub use crate::oci::http::{HttpClient, Method, Request, Response, describe};
+
+/// How long one HTTP call of the check may take.
+pub const PER_CALL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A `host[:port]` that may be reached over plain HTTP (registries.conf `insecure`).
+pub type InsecureFn<'a> = &'a dyn Fn(&str) -> bool;
+
+fn get(
+    http: &dyn HttpClient,
+    url: &str,
+    authorization: Option<&Secret<String>>,
+) -> Result<Response> {
+    http.send(&Request {
+        method: Method::Get,
+        url: url.to_string(),
+        authorization: authorization.cloned(),
+        form: None,
+        timeout: PER_CALL,
+    })
+}
 
 /// What `login` was asked.
 #[derive(Clone, Debug, Default)]
@@ -75,7 +97,8 @@ pub fn run(
     stdin: &mut dyn Read,
     out: &mut dyn Write,
     prompter: &dyn Prompter,
-    probe: &dyn Probe,
+    http: &dyn HttpClient,
+    insecure: InsecureFn,
     resolver: &Resolver,
 ) -> Result<i32> {
     let key = RegistryKey::parse(&args.registry)?;
@@ -110,7 +133,7 @@ pub fn run(
     let w = |e: std::io::Error| Error::InvalidInput(format!("cannot write output: {e}"));
     let cred = Credential::basic(username.clone(), password.expose().clone());
     if !args.no_verify {
-        match verify(probe, key.host(), &username, &password)? {
+        match verify(http, insecure, key.host(), &username, &password)? {
             Verdict::Accepted => {}
             Verdict::Open => writeln!(
                 out,
@@ -143,26 +166,22 @@ pub enum Verdict {
     Refused(u16),
 }
 
-fn is_loopback(host: &str) -> bool {
-    let h = match host.strip_prefix('[') {
+/// True for `localhost`, `*.localhost` and loopback addresses, with or without a port.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
         Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(h, p)| {
-            if p.chars().all(|c| c.is_ascii_digit()) {
-                h
-            } else {
-                host
-            }
-        }),
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') && p.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => authority,
+        },
     };
-    h == "localhost"
-        || h.ends_with(".localhost")
-        || h.parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    crate::oci::target::is_loopback(host)
 }
 
 /// Checks `username`/`password` against `host` (`host[:port]`).
 pub fn verify(
-    probe: &dyn Probe,
+    http: &dyn HttpClient,
+    insecure: InsecureFn,
     host: &str,
     username: &str,
     password: &Secret<String>,
@@ -173,11 +192,11 @@ pub fn verify(
         host
     };
     let mut base = format!("https://{host}");
-    let first = match probe.get(&format!("{base}/v2/"), None) {
+    let first = match get(http, &format!("{base}/v2/"), None) {
         Ok(a) => a,
-        Err(e) if is_loopback(host) => {
+        Err(e) if is_loopback(host) || insecure(host) => {
             base = format!("http://{host}");
-            probe.get(&format!("{base}/v2/"), None).map_err(|_| e)?
+            get(http, &format!("{base}/v2/"), None).map_err(|_| e)?
         }
         Err(e) => return Err(e),
     };
@@ -196,7 +215,7 @@ pub fn verify(
         }
     }
     let check = |url: &str| -> Result<Verdict> {
-        let ProbeAnswer { status, .. } = probe.get(url, Some(&basic))?;
+        let status = get(http, url, Some(&basic))?.status;
         Ok(match status {
             200 => Verdict::Accepted,
             401 | 403 => Verdict::Refused(status),
@@ -208,23 +227,24 @@ pub fn verify(
             }
         })
     };
-    for value in &first.www_authenticate {
-        let (scheme, params) = parse_challenge(value);
-        if scheme.eq_ignore_ascii_case("basic") {
+    let challenges =
+        crate::oci::challenge::parse_all(first.www_authenticate.iter().map(String::as_str));
+    for ch in &challenges {
+        if ch.scheme == "basic" {
             return check(&format!("{base}/v2/"));
         }
-        if scheme.eq_ignore_ascii_case("bearer") {
-            let Some(realm) = param(&params, "realm") else {
+        if ch.scheme == "bearer" {
+            let Some(realm) = ch.param("realm") else {
                 continue;
             };
-            if !realm_allowed(realm) {
+            if !realm_allowed(realm, insecure) {
                 return Err(Error::Http(format!(
                     "the token realm {} is not HTTPS; refusing to send the password there",
                     describe(realm)
                 )));
             }
             let mut url = realm.to_string();
-            if let Some(service) = param(&params, "service") {
+            if let Some(service) = ch.param("service") {
                 url.push(if url.contains('?') { '&' } else { '?' });
                 url.push_str("service=");
                 url.push_str(&query_escape(service));
@@ -238,12 +258,13 @@ pub fn verify(
     )))
 }
 
-/// A realm gets the password only over HTTPS, or plain HTTP on a loopback host.
-fn realm_allowed(realm: &str) -> bool {
+/// A realm gets the password only over HTTPS, or plain HTTP on a loopback or insecure host.
+fn realm_allowed(realm: &str, insecure: InsecureFn) -> bool {
     realm.starts_with("https://")
-        || realm
-            .strip_prefix("http://")
-            .is_some_and(|rest| is_loopback(rest.split(['/', '?']).next().unwrap_or("")))
+        || realm.strip_prefix("http://").is_some_and(|rest| {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            is_loopback(authority) || insecure(authority)
+        })
 }
 
 fn query_escape(s: &str) -> String {
@@ -256,54 +277,6 @@ fn query_escape(s: &str) -> String {
         }
     }
     out
-}
-
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-/// `Scheme k=v, k="v"` → (scheme, params). Minimal: one challenge per header value.
-fn parse_challenge(value: &str) -> (String, Vec<(String, String)>) {
-    let value = value.trim();
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    let mut params = Vec::new();
-    let mut s = rest.trim();
-    while !s.is_empty() {
-        let Some((k, after)) = s.split_once('=') else {
-            break;
-        };
-        let k = k.trim().trim_start_matches(',').trim().to_string();
-        let after = after.trim_start();
-        let (v, next) = if let Some(q) = after.strip_prefix('"') {
-            let mut v = String::new();
-            let mut chars = q.char_indices();
-            let mut end = q.len();
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some((_, n)) = chars.next() {
-                            v.push(n);
-                        }
-                    }
-                    '"' => {
-                        end = i + 1;
-                        break;
-                    }
-                    c => v.push(c),
-                }
-            }
-            (v, &q[end..])
-        } else {
-            let end = after.find(',').unwrap_or(after.len());
-            (after[..end].trim().to_string(), &after[end..])
-        };
-        params.push((k, v));
-        s = next.trim_start().trim_start_matches(',').trim_start();
-    }
-    (scheme.to_string(), params)
 }
 
 #[cfg(test)]
@@ -340,19 +313,25 @@ mod tests {
         }
     }
 
-    impl Probe for Scripted {
-        fn get(&self, url: &str, auth: Option<&Secret<String>>) -> Result<ProbeAnswer> {
-            self.seen.borrow_mut().push((url.into(), auth.is_some()));
+    impl HttpClient for Scripted {
+        fn send(&self, req: &Request) -> Result<Response> {
+            let (url, auth) = (req.url.as_str(), req.authorization.is_some());
+            self.seen.borrow_mut().push((url.into(), auth));
             let answers = self.answers.borrow();
             let (_, _, status, www) = answers
                 .iter()
-                .find(|(u, a, _, _)| u == url && *a == auth.is_some())
+                .find(|(u, a, _, _)| u == url && *a == auth)
                 .ok_or_else(|| Error::Http(format!("{url}: connection refused")))?;
-            Ok(ProbeAnswer {
+            Ok(Response {
                 status: *status,
                 www_authenticate: www.clone(),
+                body: Vec::new(),
             })
         }
+    }
+
+    fn none(_: &str) -> bool {
+        false
     }
 
     fn pw() -> Secret<String> {
@@ -365,7 +344,10 @@ mod tests {
             ("https://r.io/v2/", false, 401, &["Basic realm=\"x\""]),
             ("https://r.io/v2/", true, 200, &[]),
         ]);
-        assert_eq!(verify(&p, "r.io", "u", &pw()).unwrap(), Verdict::Accepted);
+        assert_eq!(
+            verify(&p, &none, "r.io", "u", &pw()).unwrap(),
+            Verdict::Accepted
+        );
         let p = Scripted::new(&[
             (
                 "https://r.io/v2/",
@@ -376,11 +358,14 @@ mod tests {
             ("https://auth.r.io/token?service=r%20io", true, 401, &[]),
         ]);
         assert_eq!(
-            verify(&p, "r.io", "u", &pw()).unwrap(),
+            verify(&p, &none, "r.io", "u", &pw()).unwrap(),
             Verdict::Refused(401)
         );
         let p = Scripted::new(&[("https://r.io/v2/", false, 200, &[])]);
-        assert_eq!(verify(&p, "r.io", "u", &pw()).unwrap(), Verdict::Open);
+        assert_eq!(
+            verify(&p, &none, "r.io", "u", &pw()).unwrap(),
+            Verdict::Open
+        );
     }
 
     #[test]
@@ -390,11 +375,11 @@ mod tests {
             ("http://127.0.0.1:5000/v2/", true, 200, &[]),
         ]);
         assert_eq!(
-            verify(&p, "127.0.0.1:5000", "u", &pw()).unwrap(),
+            verify(&p, &none, "127.0.0.1:5000", "u", &pw()).unwrap(),
             Verdict::Accepted
         );
         let p = Scripted::new(&[("http://r.io/v2/", false, 200, &[])]);
-        assert!(verify(&p, "r.io", "u", &pw()).is_err());
+        assert!(verify(&p, &none, "r.io", "u", &pw()).is_err());
         assert_eq!(p.seen.borrow().len(), 1, "no plain-HTTP retry");
         let p = Scripted::new(&[(
             "https://r.io/v2/",
@@ -402,18 +387,24 @@ mod tests {
             401,
             &["Bearer realm=\"http://evil.example/token\""],
         )]);
-        assert!(verify(&p, "r.io", "u", &pw()).is_err());
+        assert!(verify(&p, &none, "r.io", "u", &pw()).is_err());
         assert_eq!(p.seen.borrow().len(), 1, "password never sent over HTTP");
     }
 
     #[test]
-    fn challenge_parsing() {
-        let (s, p) =
-            parse_challenge(r#"Bearer realm="https://a/t?x=1",service="reg, one",scope="""#);
-        assert_eq!(s, "Bearer");
-        assert_eq!(param(&p, "realm"), Some("https://a/t?x=1"));
-        assert_eq!(param(&p, "service"), Some("reg, one"));
+    fn loopback_and_insecure_hosts() {
         assert!(is_loopback("127.0.0.1:5000") && is_loopback("[::1]:5000"));
         assert!(is_loopback("localhost") && !is_loopback("example.org:5000"));
+        let insecure = |h: &str| h == "reg.lan:5000";
+        let p = Scripted::new(&[
+            ("http://reg.lan:5000/v2/", false, 401, &["Basic realm=x"]),
+            ("http://reg.lan:5000/v2/", true, 403, &[]),
+        ]);
+        assert_eq!(
+            verify(&p, &insecure, "reg.lan:5000", "u", &pw()).unwrap(),
+            Verdict::Refused(403)
+        );
+        assert!(realm_allowed("http://reg.lan:5000/token", &insecure));
+        assert!(!realm_allowed("http://other/token", &insecure));
     }
 }

@@ -11,7 +11,6 @@ pub mod config;
 pub mod doctor;
 pub mod login;
 pub mod logout;
-pub mod probe;
 pub mod resolve;
 
 use std::path::Path;

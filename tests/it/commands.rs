@@ -196,3 +196,22 @@ fn doctor_on_a_clean_setup_exits_zero() {
     assert_eq!(out.code, 0, "{out:#?}");
     assert!(out.stdout.contains("No problems found"), "{out:#?}");
 }
+
+#[test]
+fn doctor_passes_on_what_only_the_registries_loader_sees() {
+    let env = TestEnv::new();
+    env.write(
+        ".config/containers/registries.conf",
+        "short-name-mode = \"sometimes\"\n",
+    );
+    let out = run(env.ocicred(&["doctor"]), b"");
+    assert_eq!(out.code, 1, "{out:#?}");
+    assert!(
+        out.stdout.contains(&format!(
+            "{}/.config/containers/registries.conf",
+            env.home.display()
+        )),
+        "{out:#?}"
+    );
+    assert!(out.stdout.contains("1 problem found"), "{out:#?}");
+}

@@ -231,6 +231,21 @@ fn keyring_round_trips_with_namespaces_and_real_secret_service() {
         "{out:#?}"
     );
 
+    // Storing again replaces the item: still one per key.
+    assert_eq!(store(&env, "quay.io/org", "orguser", "S3cr3t-org").code, 0);
+    let out = ks.secret_tool(
+        &env,
+        &[
+            "search",
+            "--all",
+            "service",
+            "ocicred",
+            "username",
+            "quay.io/org",
+        ],
+    );
+    assert_eq!(out.stdout.matches("label = ").count(), 1, "{out:#?}");
+
     let out = env.helper("list", b"");
     let listed: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
     assert_eq!(
