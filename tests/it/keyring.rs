@@ -116,15 +116,13 @@ impl KeyringSession {
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
     }
 
-    /// Sends `signal` (`STOP`, `CONT`) to the keyring daemon.
-    pub fn signal(&self, signal: &str) {
-        let pid = self.keyring.as_ref().expect("daemon running").id();
-        let ok = Command::new("kill")
-            .args([format!("-{signal}"), pid.to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{signal} {pid}");
+    /// Stops (`SIGSTOP`) or resumes (`SIGCONT`) the keyring daemon, by its PID.
+    #[allow(unsafe_code)]
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = self.keyring.as_ref().expect("daemon running").id() as libc::pid_t;
+        // SAFETY: kill(2) on the PID of a child this session started and has not reaped.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal})");
     }
 
     /// Points `env` at this bus and keyring.
@@ -405,11 +403,11 @@ fn locked_keyring_is_a_clear_error_and_never_falls_back_to_a_file() {
 fn a_keyring_that_never_answers_is_abandoned_after_the_bound() {
     let (env, ks) = keyring_env();
     assert_eq!(store(&env, "example.org", "u", "pw").code, 0);
-    ks.signal("STOP");
+    ks.signal(libc::SIGSTOP);
     let start = Instant::now();
     let out = env.helper("get", b"example.org");
     let took = start.elapsed();
-    ks.signal("CONT");
+    ks.signal(libc::SIGCONT);
     assert_eq!(out.code, 1, "{out:#?}");
     assert!(
         took >= Duration::from_secs(4) && took < Duration::from_secs(8),
