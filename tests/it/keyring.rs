@@ -563,3 +563,33 @@ fn login_against_a_real_registry_into_the_keyring() {
     assert_eq!(out.code, 1, "{out:#?}");
     assert!(out.stdout.contains("Not logged in"), "{out:#?}");
 }
+
+#[test]
+fn parallel_stores_of_one_key_leave_one_item() {
+    let (env, ks) = keyring_env();
+    std::thread::scope(|s| {
+        for i in 0..8 {
+            let env = &env;
+            s.spawn(move || {
+                let out = store(env, "race.example", &format!("user{i}"), &format!("pw{i}"));
+                assert_eq!(out.code, 0, "{out:#?}");
+            });
+        }
+    });
+    let out = ks.secret_tool(
+        &env,
+        &[
+            "search",
+            "--all",
+            "service",
+            "ocicred",
+            "username",
+            "race.example",
+        ],
+    );
+    assert_eq!(out.stdout.matches("label = ").count(), 1, "{out:#?}");
+    let got = env.helper("get", b"race.example");
+    let v: serde_json::Value = serde_json::from_str(got.ok()).unwrap();
+    let user = v["Username"].as_str().unwrap();
+    assert_eq!(v["Secret"].as_str().unwrap(), user.replace("user", "pw"));
+}
