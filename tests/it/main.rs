@@ -6,6 +6,8 @@ mod support;
 
 /// The Bazel token flow: cache under SIGKILL, redirects, body caps, no secret in errors.
 mod bazel_safety;
+/// login, logout, list and doctor for people.
+mod commands;
 /// Concurrency: 100 writers and 100 readers on one auth file at once.
 mod concurrency;
 /// Crash safety: store SIGKILLed at random moments never corrupts the auth file.
@@ -18,6 +20,8 @@ mod fuzz_regressions;
 mod hostile;
 /// Secret hygiene: no secret on stderr, in list output, errors, panics or stray files.
 mod hygiene;
+/// The OS keyring backend against a real gnome-keyring on a private D-Bus.
+mod keyring;
 /// Where credentials are looked up: the file order, helpers, loops, timeouts.
 mod lookup;
 /// Real clients: the docker CLI and skopeo against a real registry.
