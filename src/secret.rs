@@ -98,7 +98,7 @@ mod tests {
             body: format!(r#"{{"token":"{PW}"}}"#).into_bytes(),
         };
         let client = crate::oci::http::ClientConfig::from_env(&env);
-        let token = crate::oci::token::parse_response(&response.body, "h").unwrap();
+        let oci_token = crate::oci::token::parse_response(&response.body, "h").unwrap();
         let cached = crate::oci::cache::CachedToken {
             token: Secret::new(PW.to_string()),
             expires: 1,
@@ -113,7 +113,7 @@ mod tests {
             format!("{found:?} {found:#?} {answer:?} {answer:#?}"),
             format!("{file:?} {file:#?} {request:?} {request:#?}"),
             format!("{output:?} {output:#?} {env:?} {env:#?} {decoded:?}"),
-            format!("{response:?} {client:?} {token:?} {cached:?} {answer_header:?}"),
+            format!("{response:?} {client:?} {oci_token:?} {cached:?} {answer_header:?}"),
         ]
         .join("\n");
         assert!(!shown.contains(PW), "{shown}");

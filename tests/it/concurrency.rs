@@ -1,6 +1,6 @@
-//! Concurrency: many processes storing and reading one auth file at the same moment. Every
-//! store survives, and every read is a valid answer (the credential, or the exact not-found
-//! text) — never a parse error from a half-written file.
+//! Concurrency: many processes storing and reading one auth file (or the keyring) at the same
+//! moment. Every store survives, and every read is a valid answer (the credential, or the exact
+//! not-found text) — never a parse error from a half-written file.
 
 use std::io::Write;
 use std::process::{Child, Stdio};
@@ -23,19 +23,15 @@ fn spawn(env: &TestEnv, action: &str, body: String) -> Child {
     child
 }
 
-#[test]
-fn a_hundred_writers_and_a_hundred_readers_at_once() {
-    let env = TestEnv::new();
-    env.write(
-        "../run/containers/auth.json",
-        r#"{"auths":{"pre.example":{"auth":"YTpi"}},"extra":1}"#,
-    );
-    let n = 100;
+/// Starts `n` stores of `r<i>.example` and `n` gets at once (every tenth get asks for
+/// `pre.example`, stored beforehand as `a`/`b`); checks every answer, then that every key
+/// answers `get`. Returns how many reads found their key and how many came too early.
+fn writers_and_readers(env: &TestEnv, n: usize, what: &str) -> (usize, usize) {
     let mut writers = Vec::new();
     let mut readers = Vec::new();
     for i in 0..n {
         writers.push(spawn(
-            &env,
+            env,
             "store",
             format!(
                 "{{\"ServerURL\":\"r{i}.example\",\"Username\":\"user{i}\",\"Secret\":\"s{i}\"}}\n"
@@ -47,7 +43,7 @@ fn a_hundred_writers_and_a_hundred_readers_at_once() {
         } else {
             format!("r{}.example", (i * 7) % n)
         };
-        readers.push((asked.clone(), spawn(&env, "get", format!("{asked}\n"))));
+        readers.push((asked.clone(), spawn(env, "get", format!("{asked}\n"))));
     }
     for (i, w) in writers.into_iter().enumerate() {
         let out = output(w.wait_with_output().unwrap());
@@ -83,15 +79,7 @@ fn a_hundred_writers_and_a_hundred_readers_at_once() {
             code => panic!("get {asked}: exit {code}: {out:#?}"),
         }
     }
-    eprintln!("concurrency: {n} stores, {n} gets ({found} found, {not_found} not yet stored)");
-
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(env.auth_json()).unwrap()).unwrap();
-    let auths = v["auths"].as_object().unwrap();
-    assert_eq!(auths.len(), n + 1);
-    assert_eq!(v["extra"], 1);
     for i in 0..n {
-        assert!(auths.contains_key(&format!("r{i}.example")), "r{i} lost");
         let out = env.helper("get", format!("r{i}.example").as_bytes());
         assert_eq!(
             out.ok(),
@@ -102,5 +90,42 @@ fn a_hundred_writers_and_a_hundred_readers_at_once() {
     }
     let list = env.helper("list", b"");
     let listed: serde_json::Value = serde_json::from_str(list.ok()).unwrap();
-    assert_eq!(listed.as_object().unwrap().len(), n + 1);
+    assert_eq!(listed.as_object().unwrap().len(), n + 1, "{what}");
+    (found, not_found)
+}
+
+#[test]
+fn a_hundred_writers_and_a_hundred_readers_at_once() {
+    let env = TestEnv::new();
+    env.write(
+        "../run/containers/auth.json",
+        r#"{"auths":{"pre.example":{"auth":"YTpi"}},"extra":1}"#,
+    );
+    let n = 100;
+    let (found, early) = writers_and_readers(&env, n, "auth file");
+    eprintln!("concurrency (auth file): {n} stores, {n} gets ({found} found, {early} too early)");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.auth_json()).unwrap()).unwrap();
+    let auths = v["auths"].as_object().unwrap();
+    assert_eq!(auths.len(), n + 1);
+    assert_eq!(v["extra"], 1);
+    for i in 0..n {
+        assert!(auths.contains_key(&format!("r{i}.example")), "r{i} lost");
+    }
+}
+
+#[test]
+fn a_hundred_writers_and_a_hundred_readers_on_the_keyring() {
+    let mut env = TestEnv::new();
+    let session = crate::keyring::KeyringSession::start(&env);
+    session.apply(&mut env);
+    env.set("OCICRED_STORE", "keyring");
+    let out = env.helper(
+        "store",
+        br#"{"ServerURL":"pre.example","Username":"a","Secret":"b"}"#,
+    );
+    assert_eq!(out.code, 0, "{out:#?}");
+    let (found, early) = writers_and_readers(&env, 100, "keyring");
+    eprintln!("concurrency (keyring): 100 stores, 100 gets ({found} found, {early} too early)");
+    assert!(!env.auth_json().exists(), "the keyring store wrote a file");
 }
