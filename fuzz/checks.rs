@@ -44,6 +44,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("token_response", check_token_response),
     ("image_reference", check_image_reference),
     ("registries_conf", check_registries_conf),
+    ("ocicred_config", check_ocicred_config),
 ];
 
 fn assert_one_line(what: &str, text: &str) {
@@ -514,5 +515,19 @@ pub fn check_registries_conf(data: &[u8]) {
             let _ = conf.blocked_prefix(&key);
             let _ = conf.is_insecure_host(key.host());
         }
+    }
+}
+
+/// ocicred's own `config.toml`: parses or fails in one line naming the file.
+pub fn check_ocicred_config(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let path = Path::new("/home/u/.config/ocicred/config.toml");
+    if let Err(e) = ocicred::ocicred_config::parse(&text, path) {
+        let shown = e.to_string();
+        assert_one_line("config.toml", &shown);
+        assert!(
+            shown.starts_with("/home/u/.config/ocicred/config.toml"),
+            "{shown}"
+        );
     }
 }
