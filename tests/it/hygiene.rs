@@ -213,7 +213,61 @@ fn no_secret_leaks_from_any_command_or_error() {
         assert_eq!(r.out.code, 1, "{}: {:#?}", r.what, r.out);
         runs.push(r);
     }
+    // The person-facing commands that take a password.
+    runs.push(cli(
+        &env,
+        &[
+            "login",
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--no-verify",
+            "h3.example",
+        ],
+        format!("{PW}\n").as_bytes(),
+    ));
+    runs.push(cli(
+        &env,
+        &["login", "-u", "alice", "--password-stdin", "127.0.0.1:1"],
+        format!("{PW}\n").as_bytes(),
+    ));
+    runs.push(cli(
+        &env,
+        &["login", "-u", "alice", "--password-stdin", "oci://bad"],
+        format!("{PW}\n").as_bytes(),
+    ));
+    runs.push(cli(&env, &["list"], b""));
+    runs.push(cli(&env, &["doctor"], b""));
+    runs.push(cli(&env, &["logout", "h3.example"], b""));
+    runs.push(cli(&env, &["logout", "h3.example"], b""));
     runs.push(helper(&env, "erase", b"h1.example", None));
+    // The person-facing commands that take a password.
+    runs.push(cli(
+        &env,
+        &[
+            "login",
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--no-verify",
+            "h3.example",
+        ],
+        format!("{PW}\n").as_bytes(),
+    ));
+    runs.push(cli(
+        &env,
+        &["login", "-u", "alice", "--password-stdin", "127.0.0.1:1"],
+        format!("{PW}\n").as_bytes(),
+    ));
+    runs.push(cli(
+        &env,
+        &["login", "-u", "alice", "--password-stdin", "oci://bad"],
+        format!("{PW}\n").as_bytes(),
+    ));
+    runs.push(cli(&env, &["list"], b""));
+    runs.push(cli(&env, &["doctor"], b""));
+    runs.push(cli(&env, &["logout", "h3.example"], b""));
+    runs.push(cli(&env, &["logout", "h3.example"], b""));
     runs.push(helper(&env, "erase", b"h1.example", None));
     runs.push(helper(&env, "erase", b"::::", None));
     runs.push(helper(&env, "erase", b"127.0.0.1:1", None));
@@ -290,6 +344,8 @@ fn broken_files_are_reported_without_their_content() {
             cli(&env, &["list"], b""),
             cli(&env, &["resolve", "--json", "h.example/ns/repo"], b""),
             cli(&env, &["resolve", "h.example/ns/repo"], b""),
+            cli(&env, &["doctor"], b""),
+            cli(&env, &["logout", "h.example"], b""),
         ];
         for r in &mut runs {
             r.what = format!("{name}: {}", r.what);
@@ -318,5 +374,57 @@ fn failed_stores_do_not_echo_the_secret() {
     assert_eq!(r.out.code, 1, "{:#?}", r.out);
     assert!(r.out.stdout.contains("no-such-helper"), "{:#?}", r.out);
     assert_clean(&[r, helper(&env, "get", b"h.example", None)]);
+    assert_no_secret_in_files(env.root.path(), &[]);
+}
+
+/// The same with `store = "keyring"`: secrets go to a private gnome-keyring, and no file under
+/// the test root (the keyring's own encrypted files included) ever holds one in the clear.
+#[test]
+fn no_secret_leaks_with_the_keyring_store() {
+    let mut env = TestEnv::new();
+    let session = crate::keyring::KeyringSession::start(&env);
+    session.apply(&mut env);
+    env.set("OCICRED_STORE", "keyring");
+    let mut runs = vec![
+        helper(&env, "store", &store_body("k1.example", "alice", PW), None),
+        helper(
+            &env,
+            "store",
+            &store_body("https://index.docker.io/v1/", "<token>", TOKEN),
+            None,
+        ),
+        helper(&env, "get", b"k1.example", Some(PW)),
+        helper(&env, "get", b"docker.io", Some(TOKEN)),
+        helper(&env, "get", b"missing.example", None),
+        helper(&env, "list", b"", None),
+        helper(&env, "store", &store_body("k2.example", "", BAD_PW), None),
+        helper(&env, "store", &store_body("oci://k2", "u", BAD_PW), None),
+        cli(&env, &["list"], b""),
+        cli(&env, &["doctor"], b""),
+        cli(&env, &["resolve", "--json", "k1.example/a/b"], b""),
+        cli(
+            &env,
+            &[
+                "login",
+                "-u",
+                "bob",
+                "--password-stdin",
+                "--no-verify",
+                "k3.example",
+            ],
+            format!("{BAD_PW}\n").as_bytes(),
+        ),
+        cli(&env, &["logout", "k3.example"], b""),
+        helper(&env, "erase", b"k1.example", None),
+    ];
+    runs.push(helper(&env, "get", b"k1.example", None));
+    assert_clean(&runs);
+    assert_eq!(runs[0].out.code, 0, "{:#?}", runs[0].out);
+    assert!(
+        !env.auth_json().exists(),
+        "the keyring store wrote an auth file"
+    );
+    // The keyring's own files included: gnome-keyring keeps them encrypted.
+    assert!(session.data.starts_with(env.root.path()));
     assert_no_secret_in_files(env.root.path(), &[]);
 }
