@@ -106,7 +106,11 @@ pub fn load(env: &Env) -> Result<OcicredConfig> {
 
 /// 1-based line and column of byte `offset` in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
@@ -127,7 +131,9 @@ fn key_line(text: &str, key: &str) -> usize {
     text.lines()
         .position(|l| {
             let l = l.trim_start().trim_start_matches('"');
-            l.len() >= key.len() && l[..key.len()].eq_ignore_ascii_case(key)
+            // `get`: the line may have a multi-byte character where the key would end.
+            l.get(..key.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(key))
         })
         .map_or(0, |i| i + 1)
 }
@@ -172,6 +178,16 @@ pub fn parse(text: &str, path: &Path) -> Result<OcicredConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multi_byte_characters_near_keys_and_errors_do_not_panic() {
+        // Found by fuzzing: a BOM before a key made `key_line` slice inside it.
+        let _ = p("\u{feff}re=\"\"\t");
+        let _ = p("\u{e9}store = 1");
+        let e = p("store = \"\u{e9}\u{e9}").unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
+        assert_eq!(line_col("\u{e9}x", 1), (1, 1));
+    }
 
     fn p(text: &str) -> Result<OcicredConfig> {
         parse(text, Path::new("/c.toml"))
