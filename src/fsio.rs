@@ -22,7 +22,9 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
         Err(e) if is_missing(&e) => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
     };
-    let mut bytes = Vec::new();
+    // Size the buffer from the file's length (one read instead of a doubling series).
+    let hint = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(hint.min(MAX_FILE_BYTES) as usize + 1);
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
