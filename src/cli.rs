@@ -11,13 +11,15 @@ use std::rc::Rc;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::protocol::{self, MAX_STDIN, Mode, docker};
+use crate::registries::{self, RegistriesConf};
 use crate::resolver::Resolver;
 use crate::source::auth_file::AuthFilesSource;
 use crate::source::helper::{HelperRunner, HelperSource, ProcessRunner};
-use crate::source::{AUTH_FILES_NAME, Source, SourceSpec};
+use crate::source::{Source, SourceSpec};
 
 /// The standard streams a run uses.
 pub struct Io<'a> {
@@ -44,17 +46,29 @@ pub fn run(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
                 Err(e) => return fail_docker(io.stdout, &e),
             };
             if protocol::is_bazel_body(&stdin) {
-                let _ = writeln!(
-                    io.stderr,
-                    "ocicred: Bazel requests are not supported by this build"
-                );
-                return 1;
+                return bazel_get(env, &stdin, io);
             }
             with_resolver(env, io.stdout, |r, out| {
                 docker::handle(docker::Action::Get, &stdin, out, r)
             })
         }
         Mode::Person => person(env, args, io),
+    }
+}
+
+/// `ocicred get` with a Bazel request: errors are one line on stderr, stdout stays empty.
+fn bazel_get(env: &Env, stdin: &[u8], io: Io<'_>) -> i32 {
+    let result = registries::load(env).map(Rc::new).and_then(|conf| {
+        let resolver = build_resolver_with(env, &conf)?;
+        let insecure = |host: &str| conf.is_insecure_host(host);
+        protocol::bazel::run(stdin, env, &resolver, &insecure, io.stdout)
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "ocicred: {}", docker::one_line(&e.to_string()));
+            1
+        }
     }
 }
 
@@ -147,29 +161,35 @@ pub fn read_stdin(stdin: &mut dyn Read) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// The source order: `credential-helpers` (default `["containers-auth.json"]`).
-pub fn source_specs(_env: &Env) -> Result<Vec<SourceSpec>> {
+/// The source order: registries.conf `credential-helpers` (default `["containers-auth.json"]`).
+pub fn source_specs(conf: &RegistriesConf) -> Vec<SourceSpec> {
     let own = SourceSpec::AuthFiles;
-    let names = [AUTH_FILES_NAME.to_string()];
     let mut specs: Vec<SourceSpec> = Vec::new();
-    for name in &names {
-        let spec = SourceSpec::from_helper_name(name, &own);
+    for name in conf.credential_helpers() {
+        let spec = SourceSpec::from_helper_name(&name, &own);
         if !specs.contains(&spec) {
             specs.push(spec);
         }
     }
-    Ok(specs)
+    specs
 }
 
-/// Builds the resolver over the real sources.
+/// Builds the resolver over the real sources, in the registries.conf order.
 pub fn build_resolver(env: &Env) -> Result<Resolver> {
+    let conf = Rc::new(registries::load(env)?);
+    build_resolver_with(env, &conf)
+}
+
+/// Builds the resolver for an already loaded registries.conf; `blocked` registries get
+/// nothing.
+pub fn build_resolver_with(env: &Env, conf: &Rc<RegistriesConf>) -> Result<Resolver> {
     let runner: Rc<dyn HelperRunner> = Rc::new(ProcessRunner::new(
         env.path.clone(),
         env.self_exe.clone(),
         env.helper_chain.is_some(),
     ));
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    for spec in source_specs(env)? {
+    for spec in source_specs(conf) {
         sources.push(match spec {
             SourceSpec::AuthFiles => Box::new(AuthFilesSource::new(
                 env.auth_files(),
@@ -186,7 +206,7 @@ pub fn build_resolver(env: &Env) -> Result<Resolver> {
             }
         });
     }
-    Ok(Resolver::new(sources))
+    Ok(Resolver::new(sources).with_blocked(conf.clone().blocked_fn()))
 }
 
 /// ocicred: one credential helper for OCI registries.
@@ -201,6 +221,22 @@ struct Cli {
 enum Command {
     /// Show every stored credential: registry, user name and where it is kept (never the secret).
     List,
+    /// Show how an image reference resolves: short names, the matching [[registry]], the pull
+    /// sources in order and the credential each would use (never the secret).
+    Resolve {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The image reference, as written (e.g. `nginx`, `quay.io/org/app:1`).
+        image: String,
+    },
+    /// Show the effective registries.conf after every file and drop-in, with where each value
+    /// came from.
+    Config {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
@@ -219,6 +255,12 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
     };
     let result = match cli.command {
         Command::List => list_table(env, io.stdout),
+        Command::Resolve { json, image } => {
+            commands::resolve::run(env, &commands::resolve::Args { json, image }, io.stdout)
+        }
+        Command::Config { json } => {
+            commands::config::run(env, &commands::config::Args { json }, io.stdout)
+        }
     };
     match result {
         Ok(code) => code,

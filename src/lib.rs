@@ -7,11 +7,14 @@
 
 pub mod auth_json;
 pub mod cli;
+pub mod commands;
 pub mod credential;
 pub mod env;
 pub mod error;
 pub mod fsio;
+pub mod oci;
 pub mod protocol;
+pub mod registries;
 pub mod registry;
 pub mod resolver;
 pub mod secret;

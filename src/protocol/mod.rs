@@ -4,6 +4,7 @@
 //! first non-blank byte of stdin. The front-ends decode their wire input, call the resolver
 //! and encode the answer; they hold no lookup policy.
 
+pub mod bazel;
 pub mod docker;
 
 use std::ffi::OsStr;

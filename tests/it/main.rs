@@ -10,5 +10,7 @@ mod docker;
 mod lookup;
 /// Real clients: the docker CLI and skopeo against a real registry.
 mod peers;
+/// registries.conf: resolve, config, blocked, credential-helpers, mirrors with skopeo.
+mod registries;
 /// Writes: atomic, locked, nothing lost.
 mod writes;

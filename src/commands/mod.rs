@@ -1,0 +1,80 @@
+//! The person-facing commands that explain the configuration: `resolve` and `config`.
+//!
+//! Each command loads what it needs, writes to a `&mut dyn Write` (never the process streams)
+//! and returns an exit code or an [`Error`](crate::error::Error). The JSON shapes are the
+//! contract of SPEC §8/§11; the JSON pieces both commands share (a `[[registry]]`, an origin)
+//! live here. Nothing here ever prints a secret: credentials appear as source, key and user
+//! name only.
+
+pub mod config;
+pub mod resolve;
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::error::Error;
+use crate::registries::Registry;
+
+/// A path as shown to people and in JSON; `""` for none.
+pub fn origin(p: Option<&Path>) -> String {
+    p.map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+/// A `[[registry]]` as JSON (SPEC §8). `blocked` is the effective decision.
+pub fn registry_json(r: &Registry, blocked: bool) -> Value {
+    json!({
+        "prefix": r.prefix,
+        "location": r.location,
+        "blocked": blocked,
+        "insecure": r.insecure,
+        "mirror_by_digest_only": r.mirror_by_digest_only,
+        "mirrors": r.mirrors.iter().map(|m| json!({
+            "location": m.location,
+            "insecure": m.insecure,
+            "pull_from_mirror": m.pull_from_mirror,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Maps a write failure to the crate error.
+pub fn write_err(e: std::io::Error) -> Error {
+    Error::InvalidInput(format!("cannot write output: {e}"))
+}
+
+/// Writes pretty JSON and a newline.
+pub fn write_json(out: &mut dyn std::io::Write, v: &Value) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(v)
+        .map_err(|e| Error::InvalidInput(format!("cannot encode JSON: {e}")))?;
+    writeln!(out, "{text}").map_err(write_err)
+}
+
+/// Left-aligned columns: every row padded to the widest cell of its column.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                let pad = widths[c] - cell.chars().count() + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
