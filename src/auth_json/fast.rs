@@ -467,9 +467,8 @@ mod tests {
             format!(
                 r#"{{"auths":{{"h":{{"auth":"{ALICE}"}}}},"credHelpers":{{"h":"pass","https://G":"gg"}},"credsStore":"desktop"}}"#
             ),
-            format!(
-                r#"{{"CREDSSTORE":"a","credsstore":"b","credhelpers":{{"quay.io":"q"}},"CredHelpers":7}}"#
-            ),
+            r#"{"CREDSSTORE":"a","credsstore":"b","credhelpers":{"quay.io":"q"},"CredHelpers":7}"#
+                .to_string(),
             r#"{"credsStore":"","auths":{"h":{"auth":"Og=="}}}"#.to_string(),
             // entries that hold nothing, or cannot be read
             r#"{"auths":{"h":{"auth":"!!!"},"quay.io":"str","docker.io":[1],"g":null}}"#
