@@ -174,9 +174,10 @@ pub fn source_specs(conf: &RegistriesConf) -> Vec<SourceSpec> {
     specs
 }
 
-/// Builds the resolver over the real sources, in the registries.conf order.
+/// Builds the resolver over the real sources, in the registries.conf order. It needs only
+/// `credential-helpers` and the `blocked` data, which come from the registries.conf cache.
 pub fn build_resolver(env: &Env) -> Result<Resolver> {
-    let conf = Rc::new(registries::load(env)?);
+    let conf = Rc::new(registries::cache::load_for_get(env)?);
     build_resolver_with(env, &conf)
 }
 

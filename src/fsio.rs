@@ -124,6 +124,16 @@ fn parent(path: &Path) -> &Path {
 /// Replaces `path` with `bytes` atomically: temp file in the same directory, fsync, 0600,
 /// rename, fsync of the directory. The caller holds the lock.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, bytes, true)
+}
+
+/// [`write_atomic`] without the two fsyncs, for caches that check their own integrity (a
+/// crash may lose or tear them; readers must treat that as a miss).
+pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, bytes, false)
+}
+
+fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let dir = parent(path);
     create_private_dir(dir)?;
     let name = path
@@ -142,9 +152,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         f.set_permissions(fs::Permissions::from_mode(0o600))
             .map_err(|e| Error::io(&tmp, e))?;
         f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        if sync {
+            f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        }
         fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-        if let Ok(d) = File::open(dir) {
+        if sync && let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
         Ok(())

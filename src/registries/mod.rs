@@ -7,6 +7,7 @@
 //! [`matching`] (prefixes, rewriting, pull sources) and [`shortnames`] (aliases and search
 //! candidates). A missing file or directory costs one failed `open`.
 
+pub mod cache;
 pub mod matching;
 pub mod merge;
 pub mod parse;

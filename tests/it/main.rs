@@ -10,6 +10,8 @@ mod docker;
 mod lookup;
 /// Real clients: the docker CLI and skopeo against a real registry.
 mod peers;
+/// The registries.conf cache: the same answers cold, warm, and after every kind of edit.
+mod regcache;
 /// registries.conf: resolve, config, blocked, credential-helpers, mirrors with skopeo.
 mod registries;
 /// Writes: atomic, locked, nothing lost.
