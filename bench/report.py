@@ -107,8 +107,10 @@ def main():
         if not rows:
             continue
         print("%s:\n" % TITLES[g])
-        print("| case | median ms | p25–p75 ms | peak RSS MiB | instructions |")
-        print("|---|---:|---:|---:|---:|")
+        base = any(k.startswith("baseline") for k in ins)
+        print("| case | median ms | p25–p75 ms | peak RSS MiB | instructions |%s" %
+              (" baseline instructions |" if base else ""))
+        print("|---|---:|---:|---:|---:|%s" % ("---:|" if base else ""))
         keys = {"1 entry": "entries 1", "1,000 entries": "entries 1000",
                 "10,000 entries": "entries 10000", "100,000 entries": "entries 100000",
                 "/bin/true": "/bin/true", "no registries.conf": "no registries.conf",
@@ -118,9 +120,11 @@ def main():
                 "2,000 registries + 200 drop-ins": "drop-ins big"}
         for r in rows:
             n = ins.get(keys.get(r["name"], ""), None)
-            print("| %s | %s | %s–%s | %s | %s |" % (
+            b = ins.get("baseline " + keys.get(r["name"], ""), None)
+            print("| %s | %s | %s–%s | %s | %s |%s" % (
                 r["name"], ms(r["median"]), ms(r["p25"]), ms(r["p75"]), mib(r["rss"]),
-                "{:,}".format(n) if n else "–"))
+                "{:,}".format(n) if n else "–",
+                (" %s |" % ("{:,}".format(b) if b else "–")) if base else ""))
         print()
     # Where parsing dominates: the entry count whose parse cost equals the fixed cost of a get.
     base, big = ins.get("entries 1"), ins.get("entries 100000")

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench/run.sh - whole-process benchmarks of ocicred beside its peers (SPEC §10).
 #
-# Usage: bench/run.sh [-r RUNS] [-w WARMUP] [-o OUTDIR] [-B]
+# Usage: bench/run.sh [-r RUNS] [-w WARMUP] [-o OUTDIR] [-B] [-b BASELINE]
 #   -r RUNS    timed runs per command (default 30); -w WARMUP untimed runs first (default 5)
 #   -o OUTDIR  where fixtures, raw hyperfine JSON and the report go (default bench/out)
 #   -B         do not build: use the binary already in ${CARGO_TARGET_DIR:-target}/release
+#   -b BIN     also measure BIN (an older ocicred build) in the docker `get` rows, for before/after
 # Writes OUTDIR/results.md: BENCHMARKS.md-ready tables (median, p25-p75, peak RSS, ratios to the
 # peers measured in the same hyperfine invocation), the growth tables and the targets.
 #
@@ -21,12 +22,14 @@ RUNS=30
 WARMUP=5
 OUT="$ROOT/bench/out"
 BUILD=1
-while getopts "r:w:o:Bh" o; do
+BASE=""
+while getopts "r:w:o:Bb:h" o; do
   case $o in
     r) RUNS=$OPTARG ;;
     w) WARMUP=$OPTARG ;;
     o) OUT=$OPTARG ;;
     B) BUILD=0 ;;
+    b) BASE=$OPTARG ;;
     *) sed -n '2,17p' "$0"; exit 2 ;;
   esac
 done
@@ -65,6 +68,11 @@ mkdir -p "$OUT"/{bin,json,rss,fx,home/.config,run}
 chmod 700 "$OUT/run"
 cp "$TARGET/release/ocicred" "$OUT/bin/ocicred"
 ln -s ocicred "$OUT/bin/docker-credential-ocicred"
+if [ -n "$BASE" ]; then
+  mkdir -p "$OUT/base"
+  cp "$BASE" "$OUT/base/ocicred"
+  ln -s ocicred "$OUT/base/docker-credential-ocicred"
+fi
 OC="$OUT/bin/ocicred"
 DCO="$OUT/bin/docker-credential-ocicred"
 FX="$OUT/fx"
@@ -141,6 +149,7 @@ else
   skipped "get-1000: skopeo" "skopeo not installed"
 fi
 get_rows+=("/bin/true=/bin/true")
+[ -n "$BASE" ] && get_rows+=("baseline get=REGISTRY_AUTH_FILE=$A1K $OUT/base/docker-credential-ocicred get < $FX/url.txt")
 bench get-1000 "${get_rows[@]}"
 
 # ---- 2. how get grows: auth.json size, drop-in count ----------------------------------------
@@ -164,6 +173,14 @@ for d in 0 50 200 big; do
   instr "drop-ins $d" "OCICRED_SYSCONFDIR=$FX/sys-$d REGISTRY_AUTH_FILE=$A1K" "$DCO get < $FX/url.txt"
 done
 instr "/bin/true" "" /bin/true
+if [ -n "$BASE" ]; then
+  for n in 1 1000 10000 100000; do
+    instr "baseline entries $n" "OCICRED_SYSCONFDIR=$FX/sys-0 REGISTRY_AUTH_FILE=$FX/auth-$n.json" "$OUT/base/docker-credential-ocicred get < $FX/url.txt"
+  done
+  for d in 0 50 200 big; do
+    instr "baseline drop-ins $d" "OCICRED_SYSCONFDIR=$FX/sys-$d REGISTRY_AUTH_FILE=$A1K" "$OUT/base/docker-credential-ocicred get < $FX/url.txt"
+  done
+fi
 
 # ---- 3. store into a 1,000-entry auth.json ---------------------------------------------------
 cp "$A1K" "$FX/store-auth.json"
