@@ -148,7 +148,7 @@ if have skopeo; then
 else
   skipped "get-1000: skopeo" "skopeo not installed"
 fi
-get_rows+=("/bin/true=/bin/true")
+get_rows+=("/bin/true=/bin/true" "floor: ocicred version=$DCO version")
 [ -n "$BASE" ] && get_rows+=("baseline get=REGISTRY_AUTH_FILE=$A1K $OUT/base/docker-credential-ocicred get < $FX/url.txt")
 bench get-1000 "${get_rows[@]}"
 
