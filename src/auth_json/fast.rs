@@ -75,24 +75,39 @@ impl AuthLookup {
             return Ok(out);
         }
         let needle = host_needle(key.host()).to_string();
+        let candidates = std::mem::take(&mut out.candidates);
         let ctx = Ctx {
-            candidates: &out.candidates,
+            candidates: &candidates,
             needle: &needle,
         };
-        let mut de = serde_json::Deserializer::from_slice(bytes);
+        // Valid UTF-8 (checked once, fast) lets the parser skip checking each string; invalid
+        // UTF-8 goes through the byte parser, which reports it exactly as the full model does.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => out.read(serde_json::Deserializer::from_str(text), format, &ctx)?,
+            Err(_) => out.read(serde_json::Deserializer::from_slice(bytes), format, &ctx)?,
+        }
+        out.candidates = candidates;
+        Ok(out)
+    }
+
+    fn read<'de, R: serde_json::de::Read<'de>>(
+        &mut self,
+        mut de: serde_json::Deserializer<R>,
+        format: AuthFileFormat,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), serde_json::Error> {
         match format {
             AuthFileFormat::Legacy => {
-                let scan = de.deserialize_map(AuthsVisitor { ctx: &ctx })?;
-                out.auths.push((String::new(), scan));
+                let scan = de.deserialize_map(AuthsVisitor { ctx })?;
+                self.auths.push((String::new(), scan));
             }
             AuthFileFormat::Auths => {
-                let (root, auths) = de.deserialize_map(RootVisitor { ctx: &ctx })?;
-                out.head.root = root;
-                out.auths = auths;
+                let (root, auths) = de.deserialize_map(RootVisitor { ctx })?;
+                self.head.root = root;
+                self.auths = auths;
             }
         }
-        de.end()?;
-        Ok(out)
+        de.end()
     }
 
     /// Same answer as [`AuthJson::lookup`] on the same file.
@@ -480,6 +495,9 @@ mod tests {
             r#"{"auths":null}"#.to_string(),
             r#"{"auths":[{"h":1}],"credHelpers":"x"}"#.to_string(),
             r#"{"a\u0075ths":{"\u0068":{"auth":"YWxpY2U6c2VjcmV0"}}}"#.to_string(),
+            // non-ASCII text (the UTF-8 fast path)
+            r#"{"ü":"ß","auths":{"h":{"auth":"YWxpY2U6c2VjcmV0","email":"é@x"},"ħ.io":{}}}"#
+                .to_string(),
             String::new(),
             " \n\t".to_string(),
             "{}".to_string(),
@@ -518,11 +536,16 @@ mod tests {
             "]".repeat(126)
         );
         both(&deep);
-        let bad_utf8 = b"{\"auths\":{\"h\xff\":{}}}";
         let key = RegistryKey::parse("h").unwrap();
-        let a = AuthJson::parse(bad_utf8, AuthFileFormat::Auths).unwrap_err();
-        let b = AuthLookup::parse(bad_utf8, AuthFileFormat::Auths, &key).unwrap_err();
-        assert_eq!(a.to_string(), b.to_string());
+        for bad_utf8 in [
+            &b"{\"auths\":{\"h\xff\":{}}}"[..],
+            b"{\"x\":\"\xc3\",\"auths\":{\"h\":{\"auth\":\"YWxpY2U6c2VjcmV0\"}}}",
+            b"{\"auths\":{\"h\":{\"auth\":\"YWxpY2U6c2VjcmV0\"}}}\xff",
+        ] {
+            let a = AuthJson::parse(bad_utf8, AuthFileFormat::Auths).unwrap_err();
+            let b = AuthLookup::parse(bad_utf8, AuthFileFormat::Auths, &key).unwrap_err();
+            assert_eq!(a.to_string(), b.to_string());
+        }
     }
 
     #[test]
