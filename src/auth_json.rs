@@ -214,9 +214,15 @@ impl AuthJson {
 
     /// Writes `cred` under `key` (its canonical spelling), keeping the entry's other fields.
     pub fn upsert(&mut self, key: &RegistryKey, cred: &Credential) {
+        self.upsert_as(&key.to_string(), cred);
+    }
+
+    /// Writes `cred` under the key spelled exactly `name` (docker's `https://index.docker.io/v1/`
+    /// for Docker Hub in docker's config.json), keeping the entry's other fields.
+    pub fn upsert_as(&mut self, name: &str, cred: &Credential) {
         let auths = self.auths_mut();
         let entry = auths
-            .entry(key.to_string())
+            .entry(name.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
         if !entry.is_object() {
             *entry = Value::Object(Map::new());

@@ -9,17 +9,22 @@ use std::cell::OnceCell;
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::rc::Rc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands;
+use crate::commands::{self, doctor, login, logout};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::oci::http::{ClientConfig, UreqClient};
+use crate::ocicred_config::{self, OcicredConfig, StoreKind};
 use crate::protocol::{self, MAX_STDIN, Mode, docker};
 use crate::registries::{self, RegistriesConf};
 use crate::resolver::Resolver;
 use crate::source::auth_file::AuthFilesSource;
+use crate::source::dual_write::DualWrite;
 use crate::source::helper::{HelperRunner, HelperSource, ProcessRunner};
+use crate::source::keyring::{KeyringSource, OsKeyring};
 use crate::source::{Source, SourceSpec};
 
 /// The standard streams a run uses.
@@ -173,10 +178,28 @@ pub fn read_stdin(stdin: &mut dyn Read) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// The source order: registries.conf `credential-helpers` (default `["containers-auth.json"]`).
-pub fn source_specs(conf: &RegistriesConf) -> Vec<SourceSpec> {
-    let own = SourceSpec::AuthFiles;
+/// How long one keyring call may take on the protocol paths (clients wait on us).
+pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one keyring call may take for a person at a terminal (time to answer an unlock
+/// prompt).
+pub const KEYRING_TIMEOUT_PERSON: Duration = Duration::from_secs(30);
+
+fn own_spec(config: &OcicredConfig) -> SourceSpec {
+    match config.store {
+        StoreKind::Keyring => SourceSpec::Keyring,
+        StoreKind::AuthFile => SourceSpec::AuthFiles,
+    }
+}
+
+/// The source order: the keyring first when ocicred stores there (SPEC §5.1 item 4), then
+/// registries.conf `credential-helpers` (default `["containers-auth.json"]`), where `ocicred`
+/// means the configured backend.
+pub fn source_specs(conf: &RegistriesConf, config: &OcicredConfig) -> Vec<SourceSpec> {
+    let own = own_spec(config);
     let mut specs: Vec<SourceSpec> = Vec::new();
+    if own == SourceSpec::Keyring {
+        specs.push(SourceSpec::Keyring);
+    }
     for name in conf.credential_helpers() {
         let spec = SourceSpec::from_helper_name(&name, &own);
         if !specs.contains(&spec) {
@@ -184,6 +207,14 @@ pub fn source_specs(conf: &RegistriesConf) -> Vec<SourceSpec> {
         }
     }
     specs
+}
+
+/// The real OS keyring, as a source, with the given bound on each call.
+pub fn keyring_source(env: &Env, timeout: Duration) -> KeyringSource {
+    KeyringSource::new(Box::new(OsKeyring::new(
+        timeout,
+        ocicred_config::auth_file_hint(env),
+    )))
 }
 
 /// Builds the resolver over the real sources, in the registries.conf order. It needs only
@@ -194,16 +225,33 @@ pub fn build_resolver(env: &Env) -> Result<Resolver> {
 }
 
 /// Builds the resolver for an already loaded registries.conf; `blocked` registries get
-/// nothing.
+/// nothing. Keyring calls are bounded for protocol use.
 pub fn build_resolver_with(env: &Env, conf: &Rc<RegistriesConf>) -> Result<Resolver> {
+    build_resolver_for(env, conf, KEYRING_TIMEOUT)
+}
+
+/// Builds the resolver for a person at a terminal (longer keyring bound).
+pub fn build_person_resolver(env: &Env) -> Result<Resolver> {
+    let conf = Rc::new(registries::load(env)?);
+    build_resolver_for(env, &conf, KEYRING_TIMEOUT_PERSON)
+}
+
+/// Builds the resolver, each keyring call bounded by `keyring_timeout`.
+pub fn build_resolver_for(
+    env: &Env,
+    conf: &Rc<RegistriesConf>,
+    keyring_timeout: Duration,
+) -> Result<Resolver> {
+    let config = ocicred_config::load(env)?;
+    let own = own_spec(&config);
     let runner: Rc<dyn HelperRunner> = Rc::new(ProcessRunner::new(
         env.path.clone(),
         env.self_exe.clone(),
         env.helper_chain.is_some(),
     ));
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    for spec in source_specs(conf) {
-        sources.push(match spec {
+    for spec in source_specs(conf, &config) {
+        let source: Box<dyn Source> = match &spec {
             SourceSpec::AuthFiles => Box::new(AuthFilesSource::new(
                 env.auth_files(),
                 env.write_auth_file(),
@@ -211,13 +259,16 @@ pub fn build_resolver_with(env: &Env, conf: &Rc<RegistriesConf>) -> Result<Resol
                 env.uid,
                 runner.clone(),
             )),
-            SourceSpec::Helper(name) => Box::new(HelperSource::new(&name, runner.clone())),
-            SourceSpec::Keyring => {
-                return Err(Error::Unsupported(
-                    "the keyring store is not available in this build".into(),
-                ));
+            SourceSpec::Helper(name) => Box::new(HelperSource::new(name, runner.clone())),
+            SourceSpec::Keyring => Box::new(keyring_source(env, keyring_timeout)),
+        };
+        let source = match env.docker_config_file() {
+            Some(docker) if config.dual_write && spec == own => {
+                Box::new(DualWrite::new(source, docker, env.uid)) as Box<dyn Source>
             }
-        });
+            _ => source,
+        };
+        sources.push(source);
     }
     Ok(Resolver::new(sources).with_blocked(conf.clone().blocked_fn()))
 }
@@ -234,6 +285,30 @@ struct Cli {
 enum Command {
     /// Show every stored credential: registry, user name and where it is kept (never the secret).
     List,
+    /// Check credentials against a registry, then store them where ocicred keeps credentials.
+    Login {
+        /// The user name (prompted for on the terminal when absent).
+        #[arg(short = 'u', long)]
+        username: Option<String>,
+        /// Read the password from stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Store without checking the credentials against the registry.
+        #[arg(long)]
+        no_verify: bool,
+        /// REGISTRY[/NAMESPACE], e.g. quay.io or quay.io/myorg.
+        registry: String,
+    },
+    /// Remove stored credentials for a registry (or every one with --all).
+    Logout {
+        /// Remove every credential `ocicred list` shows.
+        #[arg(long)]
+        all: bool,
+        /// REGISTRY[/NAMESPACE].
+        registry: Option<String>,
+    },
+    /// Check every file and helper ocicred would use; print each problem with its fix.
+    Doctor,
     /// Show how an image reference resolves: short names, the matching [[registry]], the pull
     /// sources in order and the credential each would use (never the secret).
     Resolve {
@@ -268,6 +343,37 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
     };
     let result = match cli.command {
         Command::List => list_table(env, io.stdout),
+        Command::Login {
+            username,
+            password_stdin,
+            no_verify,
+            registry,
+        } => build_person_resolver(env).and_then(|resolver| {
+            let args = login::LoginArgs {
+                registry,
+                username,
+                password_stdin,
+                no_verify,
+            };
+            let http = UreqClient::new(ClientConfig::from_env(env));
+            let conf = registries::load(env)?;
+            let insecure = |host: &str| conf.is_insecure_host(host);
+            login::run(
+                &args,
+                io.stdin,
+                io.stdout,
+                &login::TtyPrompter,
+                &http,
+                &insecure,
+                &resolver,
+            )
+        }),
+        Command::Logout { all, registry } => build_person_resolver(env)
+            .and_then(|resolver| logout::run(registry.as_deref(), all, io.stdout, &resolver)),
+        Command::Doctor => {
+            let probe = || keyring_source(env, KEYRING_TIMEOUT).describe();
+            doctor::run(env, io.stdout, &probe)
+        }
         Command::Resolve { json, image } => {
             commands::resolve::run(env, &commands::resolve::Args { json, image }, io.stdout)
         }
@@ -286,7 +392,7 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
 
 /// `ocicred list`: a table of registry, user name, source.
 fn list_table(env: &Env, out: &mut dyn Write) -> Result<i32> {
-    let resolver = build_resolver(env)?;
+    let resolver = build_person_resolver(env)?;
     let (items, errors) = resolver.list();
     let w = |e: std::io::Error| Error::InvalidInput(format!("cannot write output: {e}"));
     let width = items.iter().map(|i| i.key.len()).max().unwrap_or(0).max(8);

@@ -13,6 +13,7 @@ pub mod env;
 pub mod error;
 pub mod fsio;
 pub mod oci;
+pub mod ocicred_config;
 pub mod protocol;
 pub mod registries;
 pub mod registry;

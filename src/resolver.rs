@@ -2,7 +2,7 @@
 //!
 //! It asks its sources in order and owns every rule about that order: the first credential
 //! found wins; a source error is remembered and reported only when nothing is found; `store`
-//! goes to the first source that accepts it; `erase` reaches every source; `list` is the union,
+//! goes to the first source that accepts it (but never past a failing keyring); `erase` reaches every source; `list` is the union,
 //! earlier sources winning. It knows nothing of files, processes, HTTP or wire formats, and the
 //! protocol front-ends hold no policy of their own: they call this.
 
@@ -67,12 +67,15 @@ impl Resolver {
         Err(first_error.unwrap_or(Error::NotFound))
     }
 
-    /// Stores `cred` in the first source that accepts it; returns where it went.
+    /// Stores `cred` in the first source that accepts it; returns where it went. A keyring
+    /// error ends the search: the secret never falls through to a file.
     pub fn store(&self, key: &RegistryKey, cred: &Credential) -> Result<String> {
         let mut first_error = None;
         for source in &self.sources {
             match source.store(key, cred) {
                 Ok(place) => return Ok(place),
+                // A keyring that fails must not send the secret to a file instead.
+                Err(e @ Error::Keyring(_)) => return Err(e),
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }

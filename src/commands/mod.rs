@@ -1,4 +1,5 @@
-//! The person-facing commands that explain the configuration: `resolve` and `config`.
+//! The person-facing commands: `resolve` and `config` explain the configuration; `login`,
+//! `logout` and `doctor` change and check it.
 //!
 //! Each command loads what it needs, writes to a `&mut dyn Write` (never the process streams)
 //! and returns an exit code or an [`Error`](crate::error::Error). The JSON shapes are the
@@ -7,6 +8,9 @@
 //! name only.
 
 pub mod config;
+pub mod doctor;
+pub mod login;
+pub mod logout;
 pub mod resolve;
 
 use std::path::Path;

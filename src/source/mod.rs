@@ -6,7 +6,9 @@
 //! their own storage; they hold no policy about order or fallbacks.
 
 pub mod auth_file;
+pub mod dual_write;
 pub mod helper;
+pub mod keyring;
 
 use crate::credential::Credential;
 use crate::error::{Error, Result};

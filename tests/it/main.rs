@@ -4,8 +4,12 @@
 /// TestEnv, a real docker-registry, and checks for required programs.
 mod support;
 
+/// login, logout, list and doctor for people.
+mod commands;
 /// The docker credential-helper protocol, byte for byte.
 mod docker;
+/// The OS keyring backend against a real gnome-keyring on a private D-Bus.
+mod keyring;
 /// Where credentials are looked up: the file order, helpers, loops, timeouts.
 mod lookup;
 /// Real clients: the docker CLI and skopeo against a real registry.

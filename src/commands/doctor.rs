@@ -1,0 +1,486 @@
+//! `ocicred doctor`: reads every file and helper ocicred would use and reports each problem
+//! once, with its file and line and the fix.
+//!
+//! It owns the checks, not the parsers: ocicred's config (TOML syntax, unknown keys, a keyring
+//! that is configured but unreachable), the auth files (JSON syntax with line/column, `auth`
+//! fields that are not base64 `user:password`, keys that are not registries, secret-holding
+//! files readable by others), registries.conf and its drop-ins (TOML syntax, v1/v2 mixes,
+//! `credential-helpers`), and every helper named anywhere (missing from PATH, or ocicred itself
+//! under another name). Exit 1 when anything is wrong. It never prints a secret.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::credential::{AuthFieldError, decode_auth};
+use crate::env::{AuthFileFormat, Env};
+use crate::error::{Error, Result};
+use crate::ocicred_config::{self, StoreKind, line_col, toml_error};
+use crate::registries;
+use crate::registry::RegistryKey;
+use crate::source::helper::find_program;
+use crate::source::{AUTH_FILES_NAME, SELF_NAME};
+
+/// One problem: where, what, and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    /// 0 when unknown.
+    pub column: usize,
+    pub message: String,
+    pub fix: String,
+}
+
+struct Report {
+    problems: Vec<Problem>,
+    seen: BTreeSet<(String, usize, String)>,
+    checked: Vec<String>,
+}
+
+impl Report {
+    fn add(&mut self, file: &Path, line: usize, message: String, fix: String) {
+        self.add_at(file, line, 0, message, fix)
+    }
+
+    fn add_at(&mut self, file: &Path, line: usize, column: usize, message: String, fix: String) {
+        let file = file.display().to_string();
+        if self.seen.insert((file.clone(), line, message.clone())) {
+            self.problems.push(Problem {
+                file,
+                line,
+                column,
+                message,
+                fix,
+            });
+        }
+    }
+
+    fn add_error(&mut self, file: &Path, e: &Error, fix: &str) {
+        match e {
+            Error::Parse {
+                line,
+                column,
+                message,
+                ..
+            } => self.add_at(file, *line, *column, message.clone(), fix.to_string()),
+            other => self.add(file, 0, other.to_string(), fix.to_string()),
+        }
+    }
+}
+
+/// Runs every check; `keyring_probe` reaches the configured keyring and names it.
+pub fn run(
+    env: &Env,
+    out: &mut dyn Write,
+    keyring_probe: &dyn Fn() -> Result<String>,
+) -> Result<i32> {
+    let mut r = Report {
+        problems: Vec::new(),
+        seen: BTreeSet::new(),
+        checked: Vec::new(),
+    };
+    let w = |e: std::io::Error| Error::InvalidInput(format!("cannot write output: {e}"));
+    let mut notes = Vec::new();
+    check_own_config(env, &mut r, keyring_probe, &mut notes);
+    let mut helpers: Vec<(String, PathBuf, usize)> = Vec::new();
+    check_auth_files(env, &mut r, &mut helpers);
+    check_registries_conf(env, &mut r, &mut helpers);
+    check_helpers(env, &mut r, &helpers);
+
+    for n in &notes {
+        writeln!(out, "{n}").map_err(w)?;
+    }
+    for p in &r.problems {
+        if p.line > 0 && p.column > 0 {
+            writeln!(out, "{}:{}:{}: {}", p.file, p.line, p.column, p.message).map_err(w)?;
+        } else if p.line > 0 {
+            writeln!(out, "{}:{}: {}", p.file, p.line, p.message).map_err(w)?;
+        } else {
+            writeln!(out, "{}: {}", p.file, p.message).map_err(w)?;
+        }
+        writeln!(out, "    fix: {}", p.fix).map_err(w)?;
+    }
+    let files = r.checked.len();
+    match r.problems.len() {
+        0 => {
+            writeln!(out, "No problems found ({files} files checked).").map_err(w)?;
+            Ok(0)
+        }
+        n => {
+            let s = if n == 1 { "" } else { "s" };
+            writeln!(out, "{n} problem{s} found ({files} files checked).").map_err(w)?;
+            Ok(1)
+        }
+    }
+}
+
+fn read_text(path: &Path, r: &mut Report) -> Option<String> {
+    match fs::read(path) {
+        Ok(bytes) => {
+            r.checked.push(path.display().to_string());
+            match String::from_utf8(bytes) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    r.add(
+                        path,
+                        0,
+                        format!(
+                            "not UTF-8 text (bad byte at offset {})",
+                            e.utf8_error().valid_up_to()
+                        ),
+                        "rewrite the file as UTF-8".into(),
+                    );
+                    None
+                }
+            }
+        }
+        Err(e) if crate::fsio::is_missing(&e) => None,
+        Err(e) => {
+            r.add(
+                path,
+                0,
+                format!("cannot read: {e}"),
+                "fix the file's owner or mode".into(),
+            );
+            None
+        }
+    }
+}
+
+fn check_own_config(
+    env: &Env,
+    r: &mut Report,
+    keyring_probe: &dyn Fn() -> Result<String>,
+    notes: &mut Vec<String>,
+) {
+    let path = env.ocicred_config_file();
+    let mut store = StoreKind::AuthFile;
+    if let Some(path) = &path
+        && let Some(text) = read_text(path, r)
+    {
+        match ocicred_config::parse(&text, path) {
+            Ok(c) => {
+                store = c.store;
+                for (key, line) in c.unknown_keys {
+                    r.add(
+                        path,
+                        line,
+                        format!("unknown key {key:?}"),
+                        "remove it; ocicred knows `store` and `dual-write`".into(),
+                    );
+                }
+            }
+            Err(e) => r.add_error(
+                path,
+                &e,
+                "correct the TOML; valid values are store = \"auth-file\" | \"keyring\" and dual-write = true | false",
+            ),
+        }
+    }
+    let origin = PathBuf::from(match &path {
+        Some(p) => p.display().to_string(),
+        None => "ocicred config".into(),
+    });
+    if let Some(v) = &env.ocicred_store {
+        match StoreKind::parse(v) {
+            Some(k) => store = k,
+            None => r.add(
+                Path::new("OCICRED_STORE"),
+                0,
+                format!("{v:?} is not \"auth-file\" or \"keyring\""),
+                "set OCICRED_STORE=keyring or OCICRED_STORE=auth-file, or unset it".into(),
+            ),
+        }
+    }
+    if store == StoreKind::Keyring {
+        match keyring_probe() {
+            Ok(vendor) => notes.push(format!("keyring: {vendor}: reachable")),
+            Err(e) => r.add(
+                &origin,
+                0,
+                format!("store = \"keyring\" but the keyring is unreachable: {}", one_line(&e.to_string())),
+                "start and unlock the keyring (on a headless Linux box: gnome-keyring-daemon --unlock in a D-Bus session), or set store = \"auth-file\"".into(),
+            ),
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The 1-based line of the first occurrence of `needle` in `text` (0 if absent).
+fn line_of(text: &str, needle: &str) -> usize {
+    text.find(needle).map_or(0, |i| line_col(text, i).0)
+}
+
+fn check_auth_files(env: &Env, r: &mut Report, helpers: &mut Vec<(String, PathBuf, usize)>) {
+    let mut seen = BTreeSet::new();
+    for file in env.auth_files() {
+        if !seen.insert(file.path.clone()) {
+            continue;
+        }
+        let path = &file.path;
+        let Some(text) = read_text(path, r) else {
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let root: Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                r.add_error(
+                    path,
+                    &Error::json(path, &e),
+                    "correct the JSON (a file that does not parse is never rewritten by ocicred)",
+                );
+                continue;
+            }
+        };
+        let Some(root) = root.as_object() else {
+            r.add(
+                path,
+                1,
+                "the top level is not a JSON object".into(),
+                "make it {\"auths\": {}}".into(),
+            );
+            continue;
+        };
+        let field = |name: &str| {
+            root.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        };
+        let auths = match file.format {
+            AuthFileFormat::Legacy => Some(root),
+            AuthFileFormat::Auths => field("auths").and_then(Value::as_object),
+        };
+        let mut holds_secrets = false;
+        for (key, entry) in auths.into_iter().flatten() {
+            let line = line_of(&text, &format!("\"{key}\""));
+            if RegistryKey::parse(key).is_err() {
+                r.add(
+                    path,
+                    line,
+                    format!("key {key:?} is not a registry"),
+                    "rename or remove the entry".into(),
+                );
+            }
+            let Some(entry) = entry.as_object() else {
+                continue;
+            };
+            for (name, value) in entry {
+                let lname = name.to_ascii_lowercase();
+                if ["auth", "identitytoken", "password", "registrytoken"].contains(&lname.as_str())
+                    && value.as_str().is_some_and(|s| !s.is_empty())
+                {
+                    holds_secrets = true;
+                }
+                if lname != "auth" {
+                    continue;
+                }
+                let Some(v) = value.as_str().filter(|s| !s.is_empty()) else {
+                    continue;
+                };
+                match decode_auth(v) {
+                    Err(AuthFieldError::Base64) => r.add(
+                        path,
+                        line,
+                        format!("entry {key:?}: `auth` is not valid base64"),
+                        format!("log in again (ocicred login {key}) or set auth to base64 of user:password"),
+                    ),
+                    Err(AuthFieldError::Shape) => r.add(
+                        path,
+                        line,
+                        format!("entry {key:?}: `auth` does not decode to user:password"),
+                        format!("log in again (ocicred login {key})"),
+                    ),
+                    Ok(_) => {}
+                }
+            }
+        }
+        if holds_secrets
+            && let Ok(meta) = fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            r.add(
+                path,
+                0,
+                format!(
+                    "holds credentials but is readable by others (mode {:o})",
+                    meta.permissions().mode() & 0o777
+                ),
+                format!("chmod 600 {}", path.display()),
+            );
+        }
+        if file.format == AuthFileFormat::Auths {
+            if let Some(store) = field("credsStore")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            {
+                helpers.push((
+                    store.to_string(),
+                    path.clone(),
+                    line_of(&text, "credsStore"),
+                ));
+            }
+            if let Some(map) = field("credHelpers").and_then(Value::as_object) {
+                for (host, helper) in map {
+                    if let Some(h) = helper.as_str().filter(|s| !s.is_empty()) {
+                        helpers.push((
+                            h.to_string(),
+                            path.clone(),
+                            line_of(&text, &format!("\"{host}\"")),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The registries.conf files ocicred reads: the main file, then the drop-ins (the same plan
+/// `registries::load` follows).
+fn registries_files(env: &Env) -> Vec<PathBuf> {
+    let user_exists = env.user_registries_conf().is_some_and(|u| u.exists());
+    let plan = registries::plan(env, user_exists);
+    let mut out: Vec<PathBuf> = plan.main.into_iter().collect();
+    for dir in plan.dirs {
+        let Ok(rd) = fs::read_dir(&dir) else { continue };
+        let mut names: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "conf") && !p.is_dir())
+            .collect();
+        names.sort();
+        out.extend(names);
+    }
+    out
+}
+
+fn check_registries_conf(env: &Env, r: &mut Report, helpers: &mut Vec<(String, PathBuf, usize)>) {
+    let before = r.problems.len();
+    check_registries_files(env, r, helpers);
+    if r.problems.len() == before
+        && let Err(e) = registries::load(env)
+    {
+        // What the syntax checks above cannot see (a bad prefix, a bad value): the loader's
+        // own error, with its file.
+        let file = match &e {
+            Error::Parse { path, .. } | Error::Config { path, .. } | Error::Io { path, .. } => {
+                path.clone()
+            }
+            _ => PathBuf::from("registries.conf"),
+        };
+        let fix = "correct it (see containers-registries.conf(5))";
+        match &e {
+            Error::Parse { .. } => r.add_error(&file, &e, fix),
+            Error::Config { message, .. } => r.add(&file, 0, message.clone(), fix.into()),
+            other => r.add(&file, 0, one_line(&other.to_string()), fix.into()),
+        }
+    }
+}
+
+fn check_registries_files(env: &Env, r: &mut Report, helpers: &mut Vec<(String, PathBuf, usize)>) {
+    for path in registries_files(env) {
+        let Some(text) = read_text(&path, r) else {
+            continue;
+        };
+        let table: toml::Table = match toml::from_str(&text) {
+            Ok(t) => t,
+            Err(e) => {
+                r.add_error(
+                    &path,
+                    &toml_error(&path, &text, &e),
+                    "correct the TOML (see containers-registries.conf(5))",
+                );
+                continue;
+            }
+        };
+        let key = |name: &str| {
+            table
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        };
+        let v1 = key("registries").is_some();
+        let v2 = [
+            "registry",
+            "unqualified-search-registries",
+            "credential-helpers",
+            "short-name-mode",
+            "aliases",
+        ]
+        .iter()
+        .find(|k| key(k).is_some());
+        if let (true, Some(v2key)) = (v1, v2) {
+            r.add(
+                &path,
+                line_of(&text, "[registries"),
+                format!("mixes the v1 format ([registries.*]) with the v2 format ({v2key})"),
+                "move the [registries.search]/[registries.insecure]/[registries.block] lists into v2 unqualified-search-registries and [[registry]] tables, then delete the [registries.*] tables".into(),
+            );
+        }
+        if let Some(list) = key("credential-helpers") {
+            match list.as_array() {
+                Some(items) => {
+                    for item in items {
+                        match item.as_str() {
+                            Some(AUTH_FILES_NAME) => {}
+                            Some(h) => helpers.push((
+                                h.to_string(),
+                                path.clone(),
+                                line_of(&text, &format!("\"{h}\"")),
+                            )),
+                            None => r.add(
+                                &path,
+                                line_of(&text, "credential-helpers"),
+                                "credential-helpers holds a non-string".into(),
+                                "list helper names as strings".into(),
+                            ),
+                        }
+                    }
+                }
+                None => r.add(
+                    &path,
+                    line_of(&text, "credential-helpers"),
+                    "credential-helpers is not a list".into(),
+                    "write credential-helpers = [\"containers-auth.json\", …]".into(),
+                ),
+            }
+        }
+    }
+}
+
+fn check_helpers(env: &Env, r: &mut Report, helpers: &[(String, PathBuf, usize)]) {
+    for (name, file, line) in helpers {
+        if name == SELF_NAME {
+            continue; // ocicred itself: skipped by design when ocicred reads this file.
+        }
+        let program = format!("docker-credential-{name}");
+        match find_program(env.path.as_ref(), &program) {
+            None => r.add(
+                file,
+                *line,
+                format!("helper {program} is not on PATH"),
+                format!("install {program}, or remove {name:?} from this file"),
+            ),
+            Some(found) => {
+                let me = env.self_exe.as_ref().and_then(|p| fs::canonicalize(p).ok());
+                if me.is_some() && fs::canonicalize(&found).ok() == me {
+                    r.add(
+                        file,
+                        *line,
+                        format!("helper {program} ({}) is ocicred itself: it loops back, so ocicred skips it", found.display()),
+                        format!("remove {name:?} here, or name it \"ocicred\""),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! `ocicred login [-u USER] [--password-stdin] [--no-verify] REGISTRY[/NAMESPACE]`.
+//!
+//! It owns getting the user name and password from a person (a terminal prompt without echo,
+//! or stdin with `--password-stdin`), checking them against the registry before anything is
+//! stored, and saying where they went. The check: `GET /v2/` without credentials; a Basic
+//! challenge → the same `GET` with Basic auth must answer 200; a Bearer challenge → `GET
+//! realm?service=…` with Basic auth must answer 200; a registry that answers 200 needs no
+//! credentials and they are stored unchecked. HTTPS first; plain HTTP only for loopback hosts
+//! or hosts marked `insecure` in registries.conf, after HTTPS fails. Refused credentials are
+//! never stored. HTTP goes through the crate's one client ([`crate::oci::http`]).
+
+use std::io::{Read, Write};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::credential::Credential;
+use crate::error::{Error, Result};
+use crate::registry::RegistryKey;
+use crate::resolver::Resolver;
+use crate::secret::Secret;
+
+pub use crate::oci::http::{HttpClient, Method, Request, Response, describe};
+
+/// How long one HTTP call of the check may take.
+pub const PER_CALL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A `host[:port]` that may be reached over plain HTTP (registries.conf `insecure`).
+pub type InsecureFn<'a> = &'a dyn Fn(&str) -> bool;
+
+fn get(
+    http: &dyn HttpClient,
+    url: &str,
+    authorization: Option<&Secret<String>>,
+) -> Result<Response> {
+    http.send(&Request {
+        method: Method::Get,
+        url: url.to_string(),
+        authorization: authorization.cloned(),
+        form: None,
+        timeout: PER_CALL,
+    })
+}
+
+/// What `login` was asked.
+#[derive(Clone, Debug, Default)]
+pub struct LoginArgs {
+    pub registry: String,
+    pub username: Option<String>,
+    pub password_stdin: bool,
+    pub no_verify: bool,
+}
+
+/// Asks a person for what was not given on the command line.
+pub trait Prompter {
+    /// A visible line (the user name).
+    fn line(&self, prompt: &str) -> Result<String>;
+    /// A hidden line (the password).
+    fn hidden(&self, prompt: &str) -> Result<Secret<String>>;
+}
+
+/// Prompts on the controlling terminal (`/dev/tty`), never on stdout.
+pub struct TtyPrompter;
+
+fn no_tty(e: std::io::Error) -> Error {
+    Error::InvalidInput(format!(
+        "cannot prompt: no terminal ({e}); pass -u USER and --password-stdin"
+    ))
+}
+
+impl Prompter for TtyPrompter {
+    fn line(&self, prompt: &str) -> Result<String> {
+        use std::io::BufRead;
+        let mut tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .map_err(no_tty)?;
+        tty.write_all(prompt.as_bytes()).map_err(no_tty)?;
+        let mut line = String::new();
+        std::io::BufReader::new(tty)
+            .read_line(&mut line)
+            .map_err(no_tty)?;
+        Ok(line.trim().to_string())
+    }
+
+    fn hidden(&self, prompt: &str) -> Result<Secret<String>> {
+        rpassword::prompt_password(prompt)
+            .map(Secret::new)
+            .map_err(no_tty)
+    }
+}
+
+/// Runs `login`; `resolver` stores, `probe` checks.
+pub fn run(
+    args: &LoginArgs,
+    stdin: &mut dyn Read,
+    out: &mut dyn Write,
+    prompter: &dyn Prompter,
+    http: &dyn HttpClient,
+    insecure: InsecureFn,
+    resolver: &Resolver,
+) -> Result<i32> {
+    let key = RegistryKey::parse(&args.registry)?;
+    if key.is_hub_web_login() {
+        return Err(Error::InvalidInput(
+            "log in to docker.io, not to its web-login keys".into(),
+        ));
+    }
+    resolver.check_blocked(&key)?;
+    let username = match &args.username {
+        Some(u) => u.trim().to_string(),
+        None => prompter.line("Username: ")?,
+    };
+    if username.is_empty() {
+        return Err(Error::NoUsername);
+    }
+    let password = if args.password_stdin {
+        let mut buf = Vec::new();
+        stdin
+            .take(crate::protocol::MAX_STDIN as u64 + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::InvalidInput(format!("cannot read stdin: {e}")))?;
+        let text = String::from_utf8(buf)
+            .map_err(|_| Error::InvalidInput("the password on stdin is not UTF-8".into()))?;
+        Secret::new(text.trim_end_matches(['\n', '\r']).to_string())
+    } else {
+        prompter.hidden("Password: ")?
+    };
+    if password.expose().is_empty() {
+        return Err(Error::InvalidInput("empty password".into()));
+    }
+    let w = |e: std::io::Error| Error::InvalidInput(format!("cannot write output: {e}"));
+    let cred = Credential::basic(username.clone(), password.expose().clone());
+    if !args.no_verify {
+        match verify(http, insecure, key.host(), &username, &password)? {
+            Verdict::Accepted => {}
+            Verdict::Open => writeln!(
+                out,
+                "{} asks for no credentials; storing them unchecked",
+                key.host()
+            )
+            .map_err(w)?,
+            Verdict::Refused(status) => {
+                return Err(Error::Http(format!(
+                    "{} refused the credentials for {username} (HTTP {status}); nothing was stored",
+                    key.host()
+                )));
+            }
+        }
+    }
+    let place = resolver.store(&key, &cred)?;
+    writeln!(
+        out,
+        "Login Succeeded: {username} for {key}, stored in {place}"
+    )
+    .map_err(w)?;
+    Ok(0)
+}
+
+/// What the registry said about the credentials.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted,
+    Open,
+    Refused(u16),
+}
+
+/// True for `localhost`, `*.localhost` and loopback addresses, with or without a port.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') && p.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => authority,
+        },
+    };
+    crate::oci::target::is_loopback(host)
+}
+
+/// Checks `username`/`password` against `host` (`host[:port]`).
+pub fn verify(
+    http: &dyn HttpClient,
+    insecure: InsecureFn,
+    host: &str,
+    username: &str,
+    password: &Secret<String>,
+) -> Result<Verdict> {
+    let host = if host == crate::registry::DOCKER_HUB {
+        "registry-1.docker.io"
+    } else {
+        host
+    };
+    let mut base = format!("https://{host}");
+    let first = match get(http, &format!("{base}/v2/"), None) {
+        Ok(a) => a,
+        Err(e) if is_loopback(host) || insecure(host) => {
+            base = format!("http://{host}");
+            get(http, &format!("{base}/v2/"), None).map_err(|_| e)?
+        }
+        Err(e) => return Err(e),
+    };
+    let basic = Secret::new(format!(
+        "Basic {}",
+        STANDARD.encode(format!("{username}:{}", password.expose()))
+    ));
+    match first.status {
+        200 => return Ok(Verdict::Open),
+        401 => {}
+        s => {
+            return Err(Error::Http(format!(
+                "{}/v2/ answered HTTP {s}; cannot check the credentials (use --no-verify to store them unchecked)",
+                describe(&base)
+            )));
+        }
+    }
+    let check = |url: &str| -> Result<Verdict> {
+        let status = get(http, url, Some(&basic))?.status;
+        Ok(match status {
+            200 => Verdict::Accepted,
+            401 | 403 => Verdict::Refused(status),
+            s => {
+                return Err(Error::Http(format!(
+                    "{} answered HTTP {s} while checking the credentials (use --no-verify to store them unchecked)",
+                    describe(url)
+                )));
+            }
+        })
+    };
+    let challenges =
+        crate::oci::challenge::parse_all(first.www_authenticate.iter().map(String::as_str));
+    for ch in &challenges {
+        if ch.scheme == "basic" {
+            return check(&format!("{base}/v2/"));
+        }
+        if ch.scheme == "bearer" {
+            let Some(realm) = ch.param("realm") else {
+                continue;
+            };
+            if !realm_allowed(realm, insecure) {
+                return Err(Error::Http(format!(
+                    "the token realm {} is not HTTPS; refusing to send the password there",
+                    describe(realm)
+                )));
+            }
+            let mut url = realm.to_string();
+            if let Some(service) = ch.param("service") {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str("service=");
+                url.push_str(&query_escape(service));
+            }
+            return check(&url);
+        }
+    }
+    Err(Error::Http(format!(
+        "{}/v2/ asks for credentials without a Basic or Bearer challenge; cannot check them (use --no-verify)",
+        describe(&base)
+    )))
+}
+
+/// A realm gets the password only over HTTPS, or plain HTTP on a loopback or insecure host.
+fn realm_allowed(realm: &str, insecure: InsecureFn) -> bool {
+    realm.starts_with("https://")
+        || realm.strip_prefix("http://").is_some_and(|rest| {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            is_loopback(authority) || insecure(authority)
+        })
+}
+
+fn query_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// (url, with credentials, status, WWW-Authenticate values).
+    type Answer = (String, bool, u16, Vec<String>);
+
+    struct Scripted {
+        answers: RefCell<Vec<Answer>>,
+        seen: RefCell<Vec<(String, bool)>>,
+    }
+
+    impl Scripted {
+        fn new(answers: &[(&str, bool, u16, &[&str])]) -> Self {
+            Scripted {
+                answers: RefCell::new(
+                    answers
+                        .iter()
+                        .map(|(u, a, s, w)| {
+                            (
+                                u.to_string(),
+                                *a,
+                                *s,
+                                w.iter().map(|x| x.to_string()).collect(),
+                            )
+                        })
+                        .collect(),
+                ),
+                seen: RefCell::default(),
+            }
+        }
+    }
+
+    impl HttpClient for Scripted {
+        fn send(&self, req: &Request) -> Result<Response> {
+            let (url, auth) = (req.url.as_str(), req.authorization.is_some());
+            self.seen.borrow_mut().push((url.into(), auth));
+            let answers = self.answers.borrow();
+            let (_, _, status, www) = answers
+                .iter()
+                .find(|(u, a, _, _)| u == url && *a == auth)
+                .ok_or_else(|| Error::Http(format!("{url}: connection refused")))?;
+            Ok(Response {
+                status: *status,
+                www_authenticate: www.clone(),
+                body: Vec::new(),
+            })
+        }
+    }
+
+    fn none(_: &str) -> bool {
+        false
+    }
+
+    fn pw() -> Secret<String> {
+        Secret::new("pw".into())
+    }
+
+    #[test]
+    fn basic_and_bearer_flows() {
+        let p = Scripted::new(&[
+            ("https://r.io/v2/", false, 401, &["Basic realm=\"x\""]),
+            ("https://r.io/v2/", true, 200, &[]),
+        ]);
+        assert_eq!(
+            verify(&p, &none, "r.io", "u", &pw()).unwrap(),
+            Verdict::Accepted
+        );
+        let p = Scripted::new(&[
+            (
+                "https://r.io/v2/",
+                false,
+                401,
+                &["Bearer realm=\"https://auth.r.io/token\",service=\"r io\""],
+            ),
+            ("https://auth.r.io/token?service=r%20io", true, 401, &[]),
+        ]);
+        assert_eq!(
+            verify(&p, &none, "r.io", "u", &pw()).unwrap(),
+            Verdict::Refused(401)
+        );
+        let p = Scripted::new(&[("https://r.io/v2/", false, 200, &[])]);
+        assert_eq!(
+            verify(&p, &none, "r.io", "u", &pw()).unwrap(),
+            Verdict::Open
+        );
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        let p = Scripted::new(&[
+            ("http://127.0.0.1:5000/v2/", false, 401, &["Basic realm=x"]),
+            ("http://127.0.0.1:5000/v2/", true, 200, &[]),
+        ]);
+        assert_eq!(
+            verify(&p, &none, "127.0.0.1:5000", "u", &pw()).unwrap(),
+            Verdict::Accepted
+        );
+        let p = Scripted::new(&[("http://r.io/v2/", false, 200, &[])]);
+        assert!(verify(&p, &none, "r.io", "u", &pw()).is_err());
+        assert_eq!(p.seen.borrow().len(), 1, "no plain-HTTP retry");
+        let p = Scripted::new(&[(
+            "https://r.io/v2/",
+            false,
+            401,
+            &["Bearer realm=\"http://evil.example/token\""],
+        )]);
+        assert!(verify(&p, &none, "r.io", "u", &pw()).is_err());
+        assert_eq!(p.seen.borrow().len(), 1, "password never sent over HTTP");
+    }
+
+    #[test]
+    fn loopback_and_insecure_hosts() {
+        assert!(is_loopback("127.0.0.1:5000") && is_loopback("[::1]:5000"));
+        assert!(is_loopback("localhost") && !is_loopback("example.org:5000"));
+        let insecure = |h: &str| h == "reg.lan:5000";
+        let p = Scripted::new(&[
+            ("http://reg.lan:5000/v2/", false, 401, &["Basic realm=x"]),
+            ("http://reg.lan:5000/v2/", true, 403, &[]),
+        ]);
+        assert_eq!(
+            verify(&p, &insecure, "reg.lan:5000", "u", &pw()).unwrap(),
+            Verdict::Refused(403)
+        );
+        assert!(realm_allowed("http://reg.lan:5000/token", &insecure));
+        assert!(!realm_allowed("http://other/token", &insecure));
+    }
+}
