@@ -179,6 +179,12 @@ def main():
         line("Bazel `get` (warm cache) within 2× of `/bin/true`",
              "%.2f ms vs %.2f ms = %s×" % (w["median"], wt["median"], ratio(w["median"], wt["median"])),
              w["median"] <= 2 * wt["median"])
+    ex = os.path.join(OUT, "bazel-exchanges.txt")
+    if os.path.exists(ex):
+        text = open(ex).read()
+        n = text.rsplit(":", 1)[-1].strip().split(" ")[0]
+        line("16 parallel cold Bazel calls for one repository: one token exchange",
+             "%s exchange(s)" % n, n == "1")
     big = med("scale-entries", "100,000")
     if big:
         line("`get` from a 100,000-entry auth.json < 50 ms", "%.2f ms" % big["median"],
