@@ -20,7 +20,6 @@ use crate::env::AuthFileFormat;
 use crate::registry::{DOCKER_HUB, RegistryKey};
 
 /// What one auth file says about one key, read without building the whole file.
-#[derive(Debug)]
 pub struct AuthLookup {
     /// `credHelpers`/`credsStore` spellings as parsed, plus a `null` placeholder for each
     /// `auths` spelling, in file order (so `field` picks as it does on the full model).
@@ -31,13 +30,24 @@ pub struct AuthLookup {
     candidates: Vec<(RegistryKey, String)>,
 }
 
+/// Shows which candidates were looked for, never an entry (entries hold secrets).
+impl fmt::Debug for AuthLookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthLookup")
+            .field(
+                "candidates",
+                &self.candidates.iter().map(|(_, s)| s).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 /// The entries of one `auths` map that can answer a candidate, per candidate.
-#[derive(Debug, Default)]
 struct Scan {
     slots: Vec<Slot>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Slot {
     /// The entry under the candidate's exact spelling (the last duplicate wins).
     exact: Option<Value>,
@@ -577,6 +587,18 @@ mod tests {
                 "nowhere",
             ],
         );
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let text = format!(r#"{{"auths":{{"h":{{"auth":"{ALICE}"}}}}}}"#);
+        let key = RegistryKey::parse("h/ns").unwrap();
+        let shown = format!(
+            "{:?}",
+            AuthLookup::parse(text.as_bytes(), AuthFileFormat::Auths, &key).unwrap()
+        );
+        assert!(!shown.contains(ALICE), "{shown}");
+        assert!(shown.contains("h/ns"), "{shown}");
     }
 
     #[test]
