@@ -47,26 +47,9 @@ pub fn run(env: &Env, args: &Args, out: &mut dyn Write) -> Result<i32> {
         alias_cache,
         cache,
         auth_files: env.auth_files().into_iter().map(|f| f.path).collect(),
-        store: store_name(env),
+        store: crate::ocicred_config::load(env)?.store.as_str().to_string(),
     };
     render(&view, args.json, out)
-}
-
-/// The store backend: `$OCICRED_STORE`, else `store` in ocicred's config file, else
-/// `auth-file`.
-pub fn store_name(env: &Env) -> String {
-    if let Some(s) = &env.ocicred_store {
-        return s.clone();
-    }
-    let from_file = env
-        .ocicred_config_file()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|text| {
-            let doc = toml::de::DeTable::parse(&text).ok()?;
-            let v = doc.get_ref().get("store")?;
-            v.get_ref().as_str().map(str::to_string)
-        });
-    from_file.unwrap_or_else(|| "auth-file".to_string())
 }
 
 /// The effective aliases: registries.conf's, then the machine file's on top.
