@@ -5,6 +5,10 @@
 //! the order of everything else. Pure: it works on JSON values; loading and saving belong to
 //! `fsio`. Field names match case-insensitively, as Go's `encoding/json` does.
 
+mod fast;
+
+pub use fast::AuthLookup;
+
 use serde_json::{Map, Value};
 
 use crate::credential::{AuthFieldError, Credential, decode_auth, encode_auth};
@@ -169,17 +173,22 @@ impl AuthJson {
     /// What this file says about `key` (SPEC §5.2): `credHelpers` for the host, then
     /// `credsStore`, then the most specific existing `auths` key, whose entry decides.
     pub fn lookup(&self, key: &RegistryKey) -> Result<FileAnswer, EntryError> {
+        match self.helper_or_store(key) {
+            Some(answer) => Ok(answer),
+            None => self.lookup_auths(key),
+        }
+    }
+
+    /// The `credHelpers`/`credsStore` part of [`AuthJson::lookup`] alone.
+    fn helper_or_store(&self, key: &RegistryKey) -> Option<FileAnswer> {
         if let Some(helper) = self.helper_for(key) {
-            return Ok(FileAnswer::Helper {
+            return Some(FileAnswer::Helper {
                 helper: helper.to_string(),
             });
         }
-        if let Some(store) = self.creds_store() {
-            return Ok(FileAnswer::Store {
-                helper: store.to_string(),
-            });
-        }
-        self.lookup_auths(key)
+        self.creds_store().map(|store| FileAnswer::Store {
+            helper: store.to_string(),
+        })
     }
 
     /// The `auths` part of [`AuthJson::lookup`] alone.

@@ -5,6 +5,7 @@
 //! and dispatches to a protocol front-end or a person-facing command. It holds no lookup
 //! policy: that is the resolver's.
 
+use std::cell::OnceCell;
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::rc::Rc;
@@ -62,12 +63,23 @@ pub fn run(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
 }
 
 /// `ocicred get` with a Bazel request: errors are one line on stderr, stdout stays empty.
+///
+/// The resolver needs only what the registries.conf cache keeps (`credential-helpers`, the
+/// `blocked` data); the whole configuration is loaded only if a plain-`http` URI to a
+/// non-loopback host asks whether that host is `insecure`.
 fn bazel_get(env: &Env, stdin: &[u8], io: Io<'_>) -> i32 {
-    let result = registries::load(env).map(Rc::new).and_then(|conf| {
-        let resolver = build_resolver_with(env, &conf)?;
-        let insecure = |host: &str| conf.is_insecure_host(host);
-        protocol::bazel::run(stdin, env, &resolver, &insecure, io.stdout)
-    });
+    let result = registries::cache::load_for_get(env)
+        .map(Rc::new)
+        .and_then(|conf| {
+            let resolver = build_resolver_with(env, &conf)?;
+            let full: OnceCell<Option<RegistriesConf>> = OnceCell::new();
+            let insecure = |host: &str| {
+                full.get_or_init(|| registries::load(env).ok())
+                    .as_ref()
+                    .is_some_and(|c| c.is_insecure_host(host))
+            };
+            protocol::bazel::run(stdin, env, &resolver, &insecure, io.stdout)
+        });
     match result {
         Ok(()) => 0,
         Err(e) => {

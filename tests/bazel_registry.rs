@@ -196,7 +196,9 @@ fn cache_makes_repeat_calls_free_and_survives_a_dead_registry() {
     for e in std::fs::read_dir(home.cache_dir()).unwrap() {
         let p = e.unwrap().path();
         assert_eq!(mode(&p), 0o600, "{}", p.display());
-        let text = std::fs::read_to_string(&p).unwrap();
+        // Bytes, not text: the registries.conf cache (binary) shares this directory.
+        let bytes = std::fs::read(&p).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
         assert!(
             !text.contains("secret") && !text.contains("alice"),
             "{}",

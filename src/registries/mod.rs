@@ -321,13 +321,11 @@ fn drop_ins(dir: &Path) -> Result<Vec<PathBuf>> {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
-        out.push(entry.path());
+        out.push((name, entry.path()));
     }
-    out.sort_by(|a, b| {
-        let key = |p: &PathBuf| p.file_name().map(|n| n.as_encoded_bytes().to_vec());
-        key(a).cmp(&key(b))
-    });
-    Ok(out)
+    // Sort on the names read once (comparing paths re-parses them on every comparison).
+    out.sort_by(|(a, _), (b, _)| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+    Ok(out.into_iter().map(|(_, path)| path).collect())
 }
 
 /// Loads the effective registries.conf for `env`: the main file, then every drop-in.

@@ -270,10 +270,11 @@ fn post_process(cx: &Cx<'_>, conf: &mut FileConf) -> Result<()> {
         }
     }
 
-    let mut prefixes = std::collections::HashSet::new();
-    conf.registries
-        .retain(|r| prefixes.insert(r.prefix.clone()));
+    // A stable sort keeps tables of one prefix in file order, so dropping all but the first
+    // of each run keeps the first table of each prefix.
     conf.registries.sort_by(|a, b| a.prefix.cmp(&b.prefix));
+    conf.registries
+        .dedup_by(|later, first| later.prefix == first.prefix);
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::auth_json::{AuthJson, FileAnswer};
+use crate::auth_json::{AuthJson, AuthLookup, FileAnswer};
 use crate::credential::Credential;
 use crate::env::{AuthFile, AuthFileFormat};
 use crate::error::{Error, Result};
@@ -96,10 +96,13 @@ impl Source for AuthFilesSource {
 
     fn get(&self, key: &RegistryKey) -> Result<Option<Found>> {
         for file in &self.files {
-            let Some(json) = load(&file.path, file.format)? else {
+            // The read-only path: only the entries this key can use are decoded.
+            let Some(bytes) = fsio::read_optional(&file.path)? else {
                 continue;
             };
-            match json.lookup(key).map_err(|e| entry_error(&file.path, e))? {
+            let json = AuthLookup::parse(&bytes, file.format, key)
+                .map_err(|e| Error::json(&file.path, &e))?;
+            match json.lookup().map_err(|e| entry_error(&file.path, e))? {
                 FileAnswer::Found { key, credential } => {
                     return Ok(Some(found_in(&file.path, key, credential)));
                 }
@@ -113,7 +116,7 @@ impl Source for AuthFilesSource {
                         return Ok(Some(found));
                     }
                     if let FileAnswer::Found { key, credential } = json
-                        .lookup_auths(key)
+                        .lookup_auths()
                         .map_err(|e| entry_error(&file.path, e))?
                     {
                         return Ok(Some(found_in(&file.path, key, credential)));
