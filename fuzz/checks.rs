@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use ocicred::auth_json::{AuthJson, FileAnswer};
+use ocicred::auth_json::{AuthJson, AuthLookup, FileAnswer};
 use ocicred::credential::Credential;
 use ocicred::env::AuthFileFormat;
 use ocicred::error::{NOT_FOUND_TEXT, Result};
@@ -288,7 +288,27 @@ pub fn check_auth_json(data: &[u8]) {
     } else {
         AuthFileFormat::Legacy
     };
-    let Ok(mut file) = AuthJson::parse(bytes, format) else {
+    // The borrowed lookup that `get` uses answers exactly as the full model, errors included.
+    let full = AuthJson::parse(bytes, format);
+    for k in ["docker.io", "quay.io/org/repo", "h:5000"] {
+        let key = RegistryKey::parse(k).unwrap();
+        match (&full, AuthLookup::parse(bytes, format, &key)) {
+            (Err(a), Err(b)) => assert_eq!(
+                (a.to_string(), a.line(), a.column()),
+                (b.to_string(), b.line(), b.column())
+            ),
+            (Ok(f), Ok(l)) => {
+                assert_eq!(f.lookup(&key), l.lookup(), "lookup of {k}");
+                assert_eq!(
+                    f.lookup_auths(&key),
+                    l.lookup_auths(),
+                    "auths lookup of {k}"
+                );
+            }
+            (a, b) => panic!("full model {a:?} but borrowed lookup {b:?}"),
+        }
+    }
+    let Ok(mut file) = full else {
         return;
     };
     let mut keys: Vec<RegistryKey> = ["docker.io", "quay.io/org/repo", "h:5000"]

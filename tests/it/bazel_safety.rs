@@ -2,16 +2,13 @@
 //! processes killed mid-write; no redirect carries a credential to another host; response
 //! bodies are capped; token-server errors never echo a password or a token.
 
-#[path = "../bazel_support/mod.rs"]
-mod bazel_support;
-
 use std::io::Write;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use bazel_support::{Home, Reply, Server, reply};
+use crate::bazel_support::{Home, Reply, Server, reply};
 
 const PASSWORD: &str = "bz-pass-4d9e1f";
 
@@ -121,7 +118,7 @@ fn token_cache_survives_get_killed_at_random_moments() {
     // Every repository still answers, from the cache or a fresh exchange.
     for repo in ["cold0", "warm1", "cold198", "brand-new"] {
         let v = home.get(&format!("http://{}/v2/{repo}/manifests/latest", s.addr));
-        let auth = bazel_support::authorization(&v).unwrap();
+        let auth = crate::bazel_support::authorization(&v).unwrap();
         assert!(auth.starts_with("Bearer tok-"), "{repo}: {auth}");
         assert!(v["expires"].as_str().unwrap().ends_with('Z'));
     }

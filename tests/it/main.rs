@@ -4,8 +4,15 @@
 /// TestEnv, a real docker-registry, and checks for required programs.
 mod support;
 
+/// Bazel `get` against an in-process fake registry (what a real one cannot produce).
+mod bazel_fake;
+/// Bazel `get` against a real docker-registry (htpasswd and token auth).
+mod bazel_registry;
 /// The Bazel token flow: cache under SIGKILL, redirects, body caps, no secret in errors.
 mod bazel_safety;
+/// Scaffolding for the Bazel tests: an in-process fake registry, a real token-auth
+/// docker-registry with an ES256 issuer, and a `Home` for `ocicred get`.
+mod bazel_support;
 /// login, logout, list and doctor for people.
 mod commands;
 /// Concurrency: 100 writers and 100 readers on one auth file at once.
@@ -22,6 +29,8 @@ mod hostile;
 mod hygiene;
 /// The OS keyring backend against a real gnome-keyring on a private D-Bus.
 mod keyring;
+/// `ocicred login` through the Bearer flow, then a Bazel `get` using it.
+mod login_token;
 /// Where credentials are looked up: the file order, helpers, loops, timeouts.
 mod lookup;
 /// Real clients: the docker CLI and skopeo against a real registry.

@@ -2,11 +2,9 @@
 //! issuer): the header ocicred returns makes manifest and blob pulls succeed, and they fail
 //! without it. These tests fail, not skip, when docker-registry, htpasswd or openssl is missing.
 
-mod bazel_support;
-
 use std::time::{Duration, Instant};
 
-use bazel_support::*;
+use crate::bazel_support::*;
 
 fn pull(reg: &Registry, path: &str, auth: Option<&str>) -> Resp {
     let mut headers = vec![("Accept", "application/vnd.oci.image.manifest.v1+json")];

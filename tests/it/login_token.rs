@@ -2,12 +2,10 @@
 //! password goes to the realm with `service=…`, never to the registry), then a Bazel `get`
 //! that uses what login stored. Fails, not skips, when docker-registry or openssl is missing.
 
-mod bazel_support;
-
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use bazel_support::*;
+use crate::bazel_support::*;
 
 fn login(home: &Home, host: &str, user: &str, pass: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ocicred"))

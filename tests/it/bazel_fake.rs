@@ -2,11 +2,9 @@
 //! token-endpoint variants, OAuth2 404 fallback, slow and dead endpoints, odd challenges,
 //! requests spelled exactly as Bazel's Gson writes them, and a broken cache.
 
-mod bazel_support;
-
 use std::time::{Duration, Instant};
 
-use bazel_support::*;
+use crate::bazel_support::*;
 
 /// A token-auth registry whose token endpoint answers `token_body` (or `post` for POSTs).
 fn fake_registry(token_body: &'static str, post: Option<(u16, &'static str)>) -> Server {
