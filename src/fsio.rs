@@ -103,10 +103,7 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 pub fn lock_for(path: &Path) -> Result<FileLock> {
     let dir = parent(path);
     create_private_dir(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = file_name(path);
     let lock_path = dir.join(format!(".{name}.lock"));
     let file = OpenOptions::new()
         .create(true)
@@ -117,6 +114,13 @@ pub fn lock_for(path: &Path) -> Result<FileLock> {
         .map_err(|e| Error::io(&lock_path, e))?;
     file.lock().map_err(|e| Error::io(&lock_path, e))?;
     Ok(FileLock { _file: file })
+}
+
+/// The last component of `path`, for naming the lock and temp files beside it.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn parent(path: &Path) -> &Path {
@@ -143,10 +147,7 @@ fn write_atomic_with(path: &Path, bytes: &[u8], locked: bool) -> Result<()> {
     let sync = locked;
     let dir = parent(path);
     create_private_dir(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = file_name(path);
     // Under the lock, one fixed name: one temp file at a time is enough, and a writer killed
     // mid-write leaves one stale copy that the next write replaces, instead of a new copy of
     // every secret per killed process. Unlocked writers need a name of their own.
