@@ -47,8 +47,6 @@ pub struct Env {
     pub ssl_cert_file: Option<PathBuf>,
     /// This program's own path (to detect a helper that is ocicred itself).
     pub self_exe: Option<PathBuf>,
-    /// `$OCICRED_DEBUG`: write lookup traces (never secrets) to stderr.
-    pub debug: bool,
 }
 
 /// A proxy URL with any `user:password@` replaced (for `Debug` output).
@@ -88,7 +86,6 @@ impl std::fmt::Debug for Env {
             .field("no_proxy", &self.no_proxy)
             .field("ssl_cert_file", &self.ssl_cert_file)
             .field("self_exe", &self.self_exe)
-            .field("debug", &self.debug)
             .finish()
     }
 }
@@ -129,7 +126,6 @@ impl Env {
             no_proxy: either("NO_PROXY", "no_proxy"),
             ssl_cert_file: path("SSL_CERT_FILE"),
             self_exe: std::env::current_exe().ok(),
-            debug: string("OCICRED_DEBUG").is_some_and(|v| v != "0"),
         }
     }
 
