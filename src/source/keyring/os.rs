@@ -46,7 +46,9 @@ mod backend {
     //! Secret Service through the `secret-service` crate (zbus, no libdbus).
     use std::collections::HashMap;
     use std::sync::Mutex;
+    use std::time::Duration;
 
+    use super::super::dbus::{Bus, Reply, W};
     use secret_service::blocking::{Item, SecretService};
     use secret_service::{EncryptionType, Error as SsError};
 
@@ -98,6 +100,74 @@ mod backend {
 
     fn lock(c: &Conn) -> std::sync::MutexGuard<'_, SecretService<'static>> {
         c.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `get` without the `secret-service` crate: three pipelined calls and `Item.GetSecret`
+    /// on the calling thread. `Err` means "use [`get`]" (no such bus address form, no plain
+    /// session, a locked item, anything unexpected); the error text is never shown.
+    pub fn get_fast(
+        address: &str,
+        uid: u32,
+        timeout: Duration,
+        account: &str,
+    ) -> Result<Option<Vec<u8>>, String> {
+        const DEST: &str = "org.freedesktop.secrets";
+        const PATH: &str = "/org/freedesktop/secrets";
+        const IFACE: &str = "org.freedesktop.Secret.Service";
+        fn expect(r: &Reply, sig: &str) -> Result<(), String> {
+            if r.sig() == sig {
+                Ok(())
+            } else {
+                Err(format!("unexpected reply signature {}", r.sig()))
+            }
+        }
+        let mut bus = Bus::connect(address, uid, timeout)?;
+        let d = "org.freedesktop.DBus";
+        let hello = bus.send(d, "/org/freedesktop/DBus", d, "Hello", "", &[])?;
+        let mut w = W(Vec::new());
+        w.str("plain");
+        w.sig("s");
+        w.str("");
+        let open = bus.send(DEST, PATH, IFACE, "OpenSession", "sv", &w.0)?;
+        let mut w = W(Vec::new());
+        w.dict(&[("service", SERVICE), ("username", account)]);
+        let search = bus.send(DEST, PATH, IFACE, "SearchItems", "a{ss}", &w.0)?;
+        bus.wait(hello)?;
+        let r = bus.wait(open)?;
+        expect(&r, "vo")?;
+        let mut c = r.reader();
+        if c.sig()? != "s" {
+            return Err("unexpected OpenSession output".into());
+        }
+        c.str()?;
+        let session = c.str()?;
+        let r = bus.wait(search)?;
+        expect(&r, "aoao")?;
+        let mut c = r.reader();
+        let (unlocked, locked) = (c.paths()?, c.paths()?);
+        let Some(item) = unlocked.first() else {
+            return if locked.is_empty() {
+                Ok(None)
+            } else {
+                Err("locked".into())
+            };
+        };
+        let mut w = W(Vec::new());
+        w.str(&session);
+        let get = bus.send(
+            DEST,
+            item,
+            "org.freedesktop.Secret.Item",
+            "GetSecret",
+            "o",
+            &w.0,
+        )?;
+        let r = bus.wait(get)?;
+        expect(&r, "(oayays)")?;
+        let mut c = r.reader();
+        c.str()?;
+        c.bytes()?;
+        Ok(Some(c.bytes()?.to_vec()))
     }
 
     pub fn get(c: &Conn, account: &str) -> Result<Option<Vec<u8>>, Fail> {
@@ -216,6 +286,16 @@ mod backend {
         .map_err(fail)
     }
 
+    /// No fast path here.
+    pub fn get_fast(
+        _: &str,
+        _: u32,
+        _: std::time::Duration,
+        _: &str,
+    ) -> Result<Option<Vec<u8>>, String> {
+        Err(String::new())
+    }
+
     pub fn get(c: &Conn, account: &str) -> Result<Option<Vec<u8>>, Fail> {
         match entry(c, account)?.get_secret() {
             Ok(b) => Ok(Some(b)),
@@ -296,6 +376,15 @@ mod backend {
     pub fn vendor(_: &Conn) -> String {
         String::new()
     }
+    /// No fast path here.
+    pub fn get_fast(
+        _: &str,
+        _: u32,
+        _: std::time::Duration,
+        _: &str,
+    ) -> Result<Option<Vec<u8>>, String> {
+        Err(String::new())
+    }
     pub fn get(_: &Conn, _: &str) -> Result<Option<Vec<u8>>, Fail> {
         Err(Fail::Connect("unsupported".into()))
     }
@@ -325,25 +414,38 @@ fn conn() -> std::result::Result<Arc<Conn>, Fail> {
 pub struct OsKeyring {
     timeout: Duration,
     hint: String,
+    /// The session bus address and the user id, for the fast `get` path (Secret Service).
+    bus: Option<(String, u32)>,
 }
 
 impl OsKeyring {
     /// `timeout` bounds each call; `hint` (how to switch to the auth file) ends every
     /// "cannot reach" or "locked" error.
     pub fn new(timeout: Duration, hint: String) -> Self {
-        OsKeyring { timeout, hint }
+        OsKeyring {
+            timeout,
+            hint,
+            bus: None,
+        }
+    }
+
+    /// Lets `get` talk to the Secret Service on `address` directly (as `uid`), without the
+    /// `secret-service` crate and its threads; it falls back to the crate on anything unusual.
+    pub fn with_session_bus(mut self, address: Option<String>, uid: u32) -> Self {
+        self.bus = address.map(|a| (a, uid));
+        self
     }
 
     fn bounded<T: Send + 'static>(
         &self,
         what: &'static str,
-        f: impl FnOnce(&Conn) -> std::result::Result<T, Fail> + Send + 'static,
+        f: impl FnOnce() -> std::result::Result<T, Fail> + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("ocicred-keyring".into())
             .spawn(move || {
-                let _ = tx.send(conn().and_then(|c| f(&c)));
+                let _ = tx.send(f());
             });
         if let Err(e) = spawned {
             return Err(Error::Keyring(format!("cannot start a thread: {e}")));
@@ -371,32 +473,38 @@ impl OsKeyring {
 
 impl SecretStore for OsKeyring {
     fn describe(&self) -> Result<String> {
-        self.bounded("connect", |c| Ok(backend::vendor(c)))
+        self.bounded("connect", || Ok(backend::vendor(&*conn()?)))
     }
 
     fn get(&self, account: &str) -> Result<Option<Secret<Vec<u8>>>> {
         let account = account.to_string();
-        self.bounded("read", move |c| {
-            backend::get(c, &account).map(|o| o.map(Secret::new))
+        let (bus, timeout) = (self.bus.clone(), self.timeout);
+        self.bounded("read", move || {
+            if let Some((address, uid)) = bus
+                && let Ok(found) = backend::get_fast(&address, uid, timeout, &account)
+            {
+                return Ok(found.map(Secret::new));
+            }
+            backend::get(&*conn()?, &account).map(|o| o.map(Secret::new))
         })
     }
 
     fn set(&self, account: &str, label: &str, payload: &Secret<Vec<u8>>) -> Result<()> {
         let (account, label) = (account.to_string(), label.to_string());
         let payload = payload.clone();
-        self.bounded("store", move |c| {
-            backend::set(c, &account, &label, payload.expose())
+        self.bounded("store", move || {
+            backend::set(&*conn()?, &account, &label, payload.expose())
         })
     }
 
     fn delete(&self, account: &str) -> Result<bool> {
         let account = account.to_string();
-        self.bounded("erase", move |c| backend::delete(c, &account))
+        self.bounded("erase", move || backend::delete(&*conn()?, &account))
     }
 
     fn all(&self) -> Result<Vec<Secret<Vec<u8>>>> {
-        self.bounded("list", |c| {
-            backend::all(c).map(|v| v.into_iter().map(Secret::new).collect())
+        self.bounded("list", || {
+            backend::all(&*conn()?).map(|v| v.into_iter().map(Secret::new).collect())
         })
     }
 }
