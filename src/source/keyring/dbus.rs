@@ -13,6 +13,34 @@ use std::time::{Duration, Instant};
 
 const MAX_MESSAGE: usize = 1 << 24;
 
+/// Why a call failed.
+#[derive(Debug)]
+pub enum BusError {
+    /// The deadline passed: the peer did not answer in time.
+    TimedOut,
+    /// Anything else (the text names D-Bus errors, never secret bytes; seen only in `Debug`).
+    Other(#[allow(dead_code)] String),
+}
+
+impl From<String> for BusError {
+    fn from(s: String) -> Self {
+        BusError::Other(s)
+    }
+}
+
+impl From<&str> for BusError {
+    fn from(s: &str) -> Self {
+        BusError::Other(s.into())
+    }
+}
+
+fn io_err(e: std::io::Error) -> BusError {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => BusError::TimedOut,
+        _ => BusError::Other(e.to_string()),
+    }
+}
+
 /// One connection to a bus.
 pub struct Bus {
     sock: UnixStream,
@@ -68,35 +96,46 @@ fn unescape(v: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Connects without blocking: a bus that does not accept at once (a full backlog) is an error.
+fn connect_now(addr: &rustix::net::SocketAddrUnix) -> Result<UnixStream, String> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let fd = rustix::net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+        None,
+    )
+    .and_then(|fd| rustix::net::connect(&fd, addr).map(|()| fd))
+    .and_then(|fd| rustix::io::ioctl_fionbio(&fd, false).map(|()| fd))
+    .map_err(|e| e.to_string())?;
+    Ok(UnixStream::from(fd))
+}
+
 fn open(addr: &str) -> Result<UnixStream, String> {
+    use rustix::net::SocketAddrUnix;
     let Some(("unix", params)) = addr.split_once(':') else {
         return Err("not a unix: bus address".into());
     };
     for kv in params.split(',') {
-        match kv.split_once('=') {
+        let sa = match kv.split_once('=') {
             Some(("path", v)) => {
                 use std::os::unix::ffi::OsStringExt;
-                let p = std::ffi::OsString::from_vec(unescape(v)?);
-                return UnixStream::connect(p).map_err(|e| e.to_string());
+                SocketAddrUnix::new(std::ffi::OsString::from_vec(unescape(v)?))
             }
-            #[cfg(target_os = "linux")]
-            Some(("abstract", v)) => {
-                use std::os::linux::net::SocketAddrExt;
-                let a = std::os::unix::net::SocketAddr::from_abstract_name(unescape(v)?)
-                    .map_err(|e| e.to_string())?;
-                return UnixStream::connect_addr(&a).map_err(|e| e.to_string());
-            }
-            _ => {}
-        }
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            Some(("abstract", v)) => SocketAddrUnix::new_abstract_name(&unescape(v)?),
+            _ => continue,
+        };
+        return connect_now(&sa.map_err(|e| e.to_string())?);
     }
     Err("no path in the bus address".into())
 }
 
 impl Bus {
     /// Connects to the first usable address of `address` and authenticates as `uid`.
-    pub fn connect(address: &str, uid: u32, timeout: Duration) -> Result<Bus, String> {
+    pub fn connect(address: &str, uid: u32, timeout: Duration) -> Result<Bus, BusError> {
         let deadline = Instant::now() + timeout;
-        let mut last = String::from("empty bus address");
+        let mut last = BusError::from("empty bus address");
         for addr in address.split(';').filter(|a| !a.is_empty()) {
             match open(addr) {
                 Ok(sock) => {
@@ -112,43 +151,39 @@ impl Bus {
                     bus.auth(uid)?;
                     return Ok(bus);
                 }
-                Err(e) => last = e,
+                Err(e) => last = e.into(),
             }
         }
         Err(last)
     }
 
     /// What is left of the deadline.
-    fn left(&self) -> Result<Duration, String> {
+    fn left(&self) -> Result<Duration, BusError> {
         self.deadline
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
-            .ok_or_else(|| "timed out".into())
+            .ok_or(BusError::TimedOut)
     }
 
     /// The rest of the deadline as the read timeout.
-    fn arm(&self) -> Result<(), String> {
+    fn arm(&self) -> Result<(), BusError> {
         let left = self.left()?;
-        self.sock
-            .set_read_timeout(Some(left))
-            .map_err(|e| e.to_string())
+        self.sock.set_read_timeout(Some(left)).map_err(io_err)
     }
 
-    fn flush(&mut self) -> Result<(), String> {
+    fn flush(&mut self) -> Result<(), BusError> {
         if self.out.is_empty() {
             return Ok(());
         }
         let left = self.left()?;
-        self.sock
-            .set_write_timeout(Some(left))
-            .map_err(|e| e.to_string())?;
-        let r = self.sock.write_all(&self.out).map_err(|e| e.to_string());
+        self.sock.set_write_timeout(Some(left)).map_err(io_err)?;
+        let r = self.sock.write_all(&self.out).map_err(io_err);
         self.out.clear();
         r
     }
 
     /// Fills `b`, reading the socket in large chunks.
-    fn read(&mut self, b: &mut [u8]) -> Result<(), String> {
+    fn read(&mut self, b: &mut [u8]) -> Result<(), BusError> {
         while self.rbuf.len() - self.rpos < b.len() {
             self.rbuf.drain(..self.rpos);
             self.rpos = 0;
@@ -156,9 +191,9 @@ impl Bus {
             self.rbuf.resize(have + (b.len() - have).max(4096), 0);
             self.arm()?;
             let n = match self.sock.read(&mut self.rbuf[have..]) {
-                Ok(0) => Err("the bus closed the connection".to_string()),
+                Ok(0) => Err(BusError::from("the bus closed the connection")),
                 Ok(n) => Ok(n),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(io_err(e)),
             };
             self.rbuf.truncate(have + n.as_ref().map_or(0, |n| *n));
             n?;
@@ -168,7 +203,7 @@ impl Bus {
         Ok(())
     }
 
-    fn auth(&mut self, uid: u32) -> Result<(), String> {
+    fn auth(&mut self, uid: u32) -> Result<(), BusError> {
         let hex: String = uid
             .to_string()
             .bytes()
@@ -181,7 +216,7 @@ impl Bus {
         let mut buf = [0u8; 256];
         while !line.ends_with(b"\r\n") {
             self.arm()?;
-            let n = self.sock.read(&mut buf).map_err(|e| e.to_string())?;
+            let n = self.sock.read(&mut buf).map_err(io_err)?;
             if n == 0 || line.len() > 4096 {
                 return Err("the bus closed during authentication".into());
             }
@@ -203,11 +238,11 @@ impl Bus {
         member: &str,
         sig: &str,
         body: &[u8],
-    ) -> Result<u32, String> {
+    ) -> Result<u32, BusError> {
         self.serial += 1;
         let mut m = W(Vec::with_capacity(160 + body.len()));
         m.0.extend_from_slice(&[b'l', 1, 0, 1]);
-        m.u32(u32::try_from(body.len()).map_err(|_| "body too long")?);
+        m.u32(u32::try_from(body.len()).map_err(|_| BusError::from("body too long"))?);
         m.u32(self.serial);
         m.u32(0);
         let fields: [(u8, u8, &str); 5] = [
@@ -238,9 +273,9 @@ impl Bus {
     }
 
     /// The reply to `serial`; an error reply becomes `Err("name: message")`.
-    pub fn wait(&mut self, serial: u32) -> Result<Reply, String> {
+    pub fn wait(&mut self, serial: u32) -> Result<Reply, BusError> {
         if let Some(i) = self.stash.iter().position(|(s, _)| *s == serial) {
-            return self.stash.swap_remove(i).1;
+            return self.stash.swap_remove(i).1.map_err(BusError::Other);
         }
         self.flush()?;
         loop {
@@ -309,7 +344,7 @@ impl Bus {
                 let text = reply.reader().str().unwrap_or_default();
                 let e = format!("{name}: {text}");
                 if to == serial {
-                    return Err(e);
+                    return Err(BusError::Other(e));
                 }
                 self.stash.push((to, Err(e)));
                 continue;

@@ -31,6 +31,15 @@ enum Fail {
     Other(String),
 }
 
+/// Why the direct `get` path failed.
+#[allow(dead_code)] // `TimedOut` is made only on the platforms with a direct path
+enum FastFail {
+    /// No answer within the bound: report it, do not try again.
+    TimedOut,
+    /// Anything else: fall back to the full client.
+    Other,
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -48,11 +57,11 @@ mod backend {
     use std::sync::Mutex;
     use std::time::Duration;
 
-    use super::super::dbus::{Bus, Reply, W};
+    use super::super::dbus::{Bus, BusError, Reply, W};
     use secret_service::blocking::{Item, SecretService};
     use secret_service::{EncryptionType, Error as SsError};
 
-    use super::{Fail, one_line};
+    use super::{Fail, FastFail, one_line};
     use crate::source::keyring::SERVICE;
 
     pub const PLATFORM: &str = "Secret Service (org.freedesktop.secrets on the D-Bus session bus)";
@@ -102,23 +111,39 @@ mod backend {
         c.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// `get` without the `secret-service` crate: three pipelined calls and `Item.GetSecret`
-    /// on the calling thread. `Err` means "use [`get`]" (no such bus address form, no plain
-    /// session, a locked item, anything unexpected); the error text is never shown.
+    /// `get` without the `secret-service` crate: three pipelined calls and `Item.GetSecret`,
+    /// on the calling thread, within `timeout`. `Err(TimedOut)` means no answer in time;
+    /// any other `Err` means "use [`get`]" (no such bus address form, no plain session, a
+    /// locked item, anything unexpected), and its text is never shown.
     pub fn get_fast(
         address: &str,
         uid: u32,
         timeout: Duration,
         account: &str,
-    ) -> Result<Option<Vec<u8>>, String> {
+    ) -> Result<Option<Vec<u8>>, FastFail> {
+        direct_get(address, uid, timeout, account).map_err(|e| match e {
+            BusError::TimedOut => FastFail::TimedOut,
+            BusError::Other(_) => FastFail::Other,
+        })
+    }
+
+    fn direct_get(
+        address: &str,
+        uid: u32,
+        timeout: Duration,
+        account: &str,
+    ) -> Result<Option<Vec<u8>>, BusError> {
         const DEST: &str = "org.freedesktop.secrets";
         const PATH: &str = "/org/freedesktop/secrets";
         const IFACE: &str = "org.freedesktop.Secret.Service";
-        fn expect(r: &Reply, sig: &str) -> Result<(), String> {
+        fn expect(r: &Reply, sig: &str) -> Result<(), BusError> {
             if r.sig() == sig {
                 Ok(())
             } else {
-                Err(format!("unexpected reply signature {}", r.sig()))
+                Err(BusError::Other(format!(
+                    "unexpected reply signature {}",
+                    r.sig()
+                )))
             }
         }
         let mut bus = Bus::connect(address, uid, timeout)?;
@@ -292,8 +317,8 @@ mod backend {
         _: u32,
         _: std::time::Duration,
         _: &str,
-    ) -> Result<Option<Vec<u8>>, String> {
-        Err(String::new())
+    ) -> Result<Option<Vec<u8>>, super::FastFail> {
+        Err(super::FastFail::Other)
     }
 
     pub fn get(c: &Conn, account: &str) -> Result<Option<Vec<u8>>, Fail> {
@@ -382,8 +407,8 @@ mod backend {
         _: u32,
         _: std::time::Duration,
         _: &str,
-    ) -> Result<Option<Vec<u8>>, String> {
-        Err(String::new())
+    ) -> Result<Option<Vec<u8>>, super::FastFail> {
+        Err(super::FastFail::Other)
     }
     pub fn get(_: &Conn, _: &str) -> Result<Option<Vec<u8>>, Fail> {
         Err(Fail::Connect("unsupported".into()))
@@ -462,12 +487,16 @@ impl OsKeyring {
             ))),
             Ok(Err(Fail::Other(m))) => Err(Error::Keyring(format!("{what} failed: {m}"))),
             // The worker is left behind; the process ends soon after and takes it along.
-            Err(_) => Err(Error::Keyring(format!(
-                "no answer from the {PLATFORM} within {} s (locked and waiting for an unlock prompt?); {}",
-                self.timeout.as_secs(),
-                self.hint
-            ))),
+            Err(_) => Err(self.no_answer()),
         }
+    }
+
+    fn no_answer(&self) -> Error {
+        Error::Keyring(format!(
+            "no answer from the {PLATFORM} within {} s (locked and waiting for an unlock prompt?); {}",
+            self.timeout.as_secs(),
+            self.hint
+        ))
     }
 }
 
@@ -477,14 +506,16 @@ impl SecretStore for OsKeyring {
     }
 
     fn get(&self, account: &str) -> Result<Option<Secret<Vec<u8>>>> {
-        let account = account.to_string();
-        let (bus, timeout) = (self.bus.clone(), self.timeout);
-        self.bounded("read", move || {
-            if let Some((address, uid)) = bus
-                && let Ok(found) = backend::get_fast(&address, uid, timeout, &account)
-            {
-                return Ok(found.map(Secret::new));
+        // The direct path needs no worker thread: its socket reads and writes carry the bound.
+        if let Some((address, uid)) = &self.bus {
+            match backend::get_fast(address, *uid, self.timeout, account) {
+                Ok(found) => return Ok(found.map(Secret::new)),
+                Err(FastFail::TimedOut) => return Err(self.no_answer()),
+                Err(FastFail::Other) => {}
             }
+        }
+        let account = account.to_string();
+        self.bounded("read", move || {
             backend::get(&*conn()?, &account).map(|o| o.map(Secret::new))
         })
     }
