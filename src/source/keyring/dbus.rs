@@ -64,6 +64,8 @@ pub struct Reply {
 
 impl Drop for Bus {
     fn drop(&mut self) {
+        // Bytes drained earlier may linger past the length: clear the whole allocation.
+        self.rbuf.resize(self.rbuf.capacity(), 0);
         self.rbuf.fill(0);
         std::hint::black_box(&self.rbuf);
     }

@@ -5,7 +5,10 @@
 //!
 //! It owns the only use of those crates in ocicred, and the bounded wait: every call runs on a
 //! worker thread and is abandoned after a timeout, so a locked keyring waiting for a prompt or
-//! a D-Bus peer that never answers gives a clear error instead of a hang. Errors never carry
+//! a D-Bus peer that never answers gives a clear error instead of a hang. The exception is the
+//! hot path, a Secret Service `get`: it first goes over ocicred's own blocking D-Bus client
+//! ([`super::dbus`]) on the calling thread, bounded by socket timeouts, and falls back to the
+//! crate (on its worker thread) for anything but an answer or a timeout. Errors never carry
 //! secret bytes, and every "cannot reach" or "locked" error says how to switch to the auth file.
 //!
 //! On Secret Service the items are the ones keyring-core's Secret Service store writes
