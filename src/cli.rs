@@ -211,10 +211,10 @@ pub fn source_specs(conf: &RegistriesConf, config: &OcicredConfig) -> Vec<Source
 
 /// The real OS keyring, as a source, with the given bound on each call.
 pub fn keyring_source(env: &Env, timeout: Duration) -> KeyringSource {
-    KeyringSource::new(Box::new(OsKeyring::new(
-        timeout,
-        ocicred_config::auth_file_hint(env),
-    )))
+    KeyringSource::new(Box::new(
+        OsKeyring::new(timeout, ocicred_config::auth_file_hint(env))
+            .with_session_bus(env.session_bus_address(), env.uid),
+    ))
 }
 
 /// Builds the resolver over the real sources, in the registries.conf order. It needs only

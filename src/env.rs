@@ -17,6 +17,8 @@ pub struct Env {
     pub uid: u32,
     /// `$XDG_RUNTIME_DIR`.
     pub xdg_runtime_dir: Option<PathBuf>,
+    /// `$DBUS_SESSION_BUS_ADDRESS`: where the Secret Service is.
+    pub dbus_session_bus_address: Option<String>,
     /// `$XDG_CONFIG_HOME`.
     pub xdg_config_home: Option<PathBuf>,
     /// `$XDG_CACHE_HOME`.
@@ -68,6 +70,7 @@ impl std::fmt::Debug for Env {
             .field("home", &self.home)
             .field("uid", &self.uid)
             .field("xdg_runtime_dir", &self.xdg_runtime_dir)
+            .field("dbus_session_bus_address", &self.dbus_session_bus_address)
             .field("xdg_config_home", &self.xdg_config_home)
             .field("xdg_cache_home", &self.xdg_cache_home)
             .field("docker_config", &self.docker_config)
@@ -111,6 +114,7 @@ impl Env {
             home: path("HOME"),
             uid,
             xdg_runtime_dir: path("XDG_RUNTIME_DIR"),
+            dbus_session_bus_address: string("DBUS_SESSION_BUS_ADDRESS"),
             xdg_config_home: path("XDG_CONFIG_HOME"),
             xdg_cache_home: path("XDG_CACHE_HOME"),
             docker_config: path("DOCKER_CONFIG"),
@@ -131,6 +135,16 @@ impl Env {
 
     fn home_join(&self, rel: &str) -> Option<PathBuf> {
         self.home.as_ref().map(|h| h.join(rel))
+    }
+
+    /// The D-Bus session bus address: `$DBUS_SESSION_BUS_ADDRESS`, else the systemd default
+    /// `unix:path=$XDG_RUNTIME_DIR/bus` (when that path needs no escaping).
+    pub fn session_bus_address(&self) -> Option<String> {
+        self.dbus_session_bus_address.clone().or_else(|| {
+            let bus = self.xdg_runtime_dir.as_ref()?.join("bus");
+            let p = bus.to_str().filter(|p| !p.contains([',', ';', '%', '=']))?;
+            Some(format!("unix:path={p}"))
+        })
     }
 
     /// `$XDG_CONFIG_HOME`, else `~/.config`.

@@ -8,6 +8,14 @@
 //! store (`os.rs`, the only file that uses the `keyring-core` stores) bounds every call with a
 //! timeout; tests use an in-memory fake.
 
+#[cfg(any(
+    target_os = "linux",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+))]
+mod dbus;
 mod os;
 
 pub use os::OsKeyring;

@@ -5,7 +5,10 @@
 //!
 //! It owns the only use of those crates in ocicred, and the bounded wait: every call runs on a
 //! worker thread and is abandoned after a timeout, so a locked keyring waiting for a prompt or
-//! a D-Bus peer that never answers gives a clear error instead of a hang. Errors never carry
+//! a D-Bus peer that never answers gives a clear error instead of a hang. The exception is the
+//! hot path, a Secret Service `get`: it first goes over ocicred's own blocking D-Bus client
+//! ([`super::dbus`]) on the calling thread, bounded by socket timeouts, and falls back to the
+//! crate (on its worker thread) for anything but an answer or a timeout. Errors never carry
 //! secret bytes, and every "cannot reach" or "locked" error says how to switch to the auth file.
 //!
 //! On Secret Service the items are the ones keyring-core's Secret Service store writes
@@ -31,6 +34,15 @@ enum Fail {
     Other(String),
 }
 
+/// Why the direct `get` path failed.
+#[allow(dead_code)] // `TimedOut` is made only on the platforms with a direct path
+enum FastFail {
+    /// No answer within the bound: report it, do not try again.
+    TimedOut,
+    /// Anything else: fall back to the full client.
+    Other,
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -46,11 +58,13 @@ mod backend {
     //! Secret Service through the `secret-service` crate (zbus, no libdbus).
     use std::collections::HashMap;
     use std::sync::Mutex;
+    use std::time::Duration;
 
+    use super::super::dbus::{Bus, BusError, Reply, W};
     use secret_service::blocking::{Item, SecretService};
     use secret_service::{EncryptionType, Error as SsError};
 
-    use super::{Fail, one_line};
+    use super::{Fail, FastFail, one_line};
     use crate::source::keyring::SERVICE;
 
     pub const PLATFORM: &str = "Secret Service (org.freedesktop.secrets on the D-Bus session bus)";
@@ -98,6 +112,90 @@ mod backend {
 
     fn lock(c: &Conn) -> std::sync::MutexGuard<'_, SecretService<'static>> {
         c.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `get` without the `secret-service` crate: three pipelined calls and `Item.GetSecret`,
+    /// on the calling thread, within `timeout`. `Err(TimedOut)` means no answer in time;
+    /// any other `Err` means "use [`get`]" (no such bus address form, no plain session, a
+    /// locked item, anything unexpected), and its text is never shown.
+    pub fn get_fast(
+        address: &str,
+        uid: u32,
+        timeout: Duration,
+        account: &str,
+    ) -> Result<Option<Vec<u8>>, FastFail> {
+        direct_get(address, uid, timeout, account).map_err(|e| match e {
+            BusError::TimedOut => FastFail::TimedOut,
+            BusError::Other(_) => FastFail::Other,
+        })
+    }
+
+    fn direct_get(
+        address: &str,
+        uid: u32,
+        timeout: Duration,
+        account: &str,
+    ) -> Result<Option<Vec<u8>>, BusError> {
+        const DEST: &str = "org.freedesktop.secrets";
+        const PATH: &str = "/org/freedesktop/secrets";
+        const IFACE: &str = "org.freedesktop.Secret.Service";
+        fn expect(r: &Reply, sig: &str) -> Result<(), BusError> {
+            if r.sig() == sig {
+                Ok(())
+            } else {
+                Err(BusError::Other(format!(
+                    "unexpected reply signature {}",
+                    r.sig()
+                )))
+            }
+        }
+        let mut bus = Bus::connect(address, uid, timeout)?;
+        let d = "org.freedesktop.DBus";
+        let hello = bus.send(d, "/org/freedesktop/DBus", d, "Hello", "", &[])?;
+        let mut w = W(Vec::new());
+        w.str("plain");
+        w.sig("s");
+        w.str("");
+        let open = bus.send(DEST, PATH, IFACE, "OpenSession", "sv", &w.0)?;
+        let mut w = W(Vec::new());
+        w.dict(&[("service", SERVICE), ("username", account)]);
+        let search = bus.send(DEST, PATH, IFACE, "SearchItems", "a{ss}", &w.0)?;
+        bus.wait(hello)?;
+        let r = bus.wait(open)?;
+        expect(&r, "vo")?;
+        let mut c = r.reader();
+        if c.sig()? != "s" {
+            return Err("unexpected OpenSession output".into());
+        }
+        c.str()?;
+        let session = c.str()?;
+        let r = bus.wait(search)?;
+        expect(&r, "aoao")?;
+        let mut c = r.reader();
+        let (unlocked, locked) = (c.paths()?, c.paths()?);
+        let Some(item) = unlocked.first() else {
+            return if locked.is_empty() {
+                Ok(None)
+            } else {
+                Err("locked".into())
+            };
+        };
+        let mut w = W(Vec::new());
+        w.str(&session);
+        let get = bus.send(
+            DEST,
+            item,
+            "org.freedesktop.Secret.Item",
+            "GetSecret",
+            "o",
+            &w.0,
+        )?;
+        let r = bus.wait(get)?;
+        expect(&r, "(oayays)")?;
+        let mut c = r.reader();
+        c.str()?;
+        c.bytes()?;
+        Ok(Some(c.bytes()?.to_vec()))
     }
 
     pub fn get(c: &Conn, account: &str) -> Result<Option<Vec<u8>>, Fail> {
@@ -216,6 +314,16 @@ mod backend {
         .map_err(fail)
     }
 
+    /// No fast path here.
+    pub fn get_fast(
+        _: &str,
+        _: u32,
+        _: std::time::Duration,
+        _: &str,
+    ) -> Result<Option<Vec<u8>>, super::FastFail> {
+        Err(super::FastFail::Other)
+    }
+
     pub fn get(c: &Conn, account: &str) -> Result<Option<Vec<u8>>, Fail> {
         match entry(c, account)?.get_secret() {
             Ok(b) => Ok(Some(b)),
@@ -296,6 +404,15 @@ mod backend {
     pub fn vendor(_: &Conn) -> String {
         String::new()
     }
+    /// No fast path here.
+    pub fn get_fast(
+        _: &str,
+        _: u32,
+        _: std::time::Duration,
+        _: &str,
+    ) -> Result<Option<Vec<u8>>, super::FastFail> {
+        Err(super::FastFail::Other)
+    }
     pub fn get(_: &Conn, _: &str) -> Result<Option<Vec<u8>>, Fail> {
         Err(Fail::Connect("unsupported".into()))
     }
@@ -325,25 +442,38 @@ fn conn() -> std::result::Result<Arc<Conn>, Fail> {
 pub struct OsKeyring {
     timeout: Duration,
     hint: String,
+    /// The session bus address and the user id, for the fast `get` path (Secret Service).
+    bus: Option<(String, u32)>,
 }
 
 impl OsKeyring {
     /// `timeout` bounds each call; `hint` (how to switch to the auth file) ends every
     /// "cannot reach" or "locked" error.
     pub fn new(timeout: Duration, hint: String) -> Self {
-        OsKeyring { timeout, hint }
+        OsKeyring {
+            timeout,
+            hint,
+            bus: None,
+        }
+    }
+
+    /// Lets `get` talk to the Secret Service on `address` directly (as `uid`), without the
+    /// `secret-service` crate and its threads; it falls back to the crate on anything unusual.
+    pub fn with_session_bus(mut self, address: Option<String>, uid: u32) -> Self {
+        self.bus = address.map(|a| (a, uid));
+        self
     }
 
     fn bounded<T: Send + 'static>(
         &self,
         what: &'static str,
-        f: impl FnOnce(&Conn) -> std::result::Result<T, Fail> + Send + 'static,
+        f: impl FnOnce() -> std::result::Result<T, Fail> + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("ocicred-keyring".into())
             .spawn(move || {
-                let _ = tx.send(conn().and_then(|c| f(&c)));
+                let _ = tx.send(f());
             });
         if let Err(e) = spawned {
             return Err(Error::Keyring(format!("cannot start a thread: {e}")));
@@ -360,43 +490,55 @@ impl OsKeyring {
             ))),
             Ok(Err(Fail::Other(m))) => Err(Error::Keyring(format!("{what} failed: {m}"))),
             // The worker is left behind; the process ends soon after and takes it along.
-            Err(_) => Err(Error::Keyring(format!(
-                "no answer from the {PLATFORM} within {} s (locked and waiting for an unlock prompt?); {}",
-                self.timeout.as_secs(),
-                self.hint
-            ))),
+            Err(_) => Err(self.no_answer()),
         }
+    }
+
+    fn no_answer(&self) -> Error {
+        Error::Keyring(format!(
+            "no answer from the {PLATFORM} within {} s (locked and waiting for an unlock prompt?); {}",
+            self.timeout.as_secs(),
+            self.hint
+        ))
     }
 }
 
 impl SecretStore for OsKeyring {
     fn describe(&self) -> Result<String> {
-        self.bounded("connect", |c| Ok(backend::vendor(c)))
+        self.bounded("connect", || Ok(backend::vendor(&*conn()?)))
     }
 
     fn get(&self, account: &str) -> Result<Option<Secret<Vec<u8>>>> {
+        // The direct path needs no worker thread: its socket reads and writes carry the bound.
+        if let Some((address, uid)) = &self.bus {
+            match backend::get_fast(address, *uid, self.timeout, account) {
+                Ok(found) => return Ok(found.map(Secret::new)),
+                Err(FastFail::TimedOut) => return Err(self.no_answer()),
+                Err(FastFail::Other) => {}
+            }
+        }
         let account = account.to_string();
-        self.bounded("read", move |c| {
-            backend::get(c, &account).map(|o| o.map(Secret::new))
+        self.bounded("read", move || {
+            backend::get(&*conn()?, &account).map(|o| o.map(Secret::new))
         })
     }
 
     fn set(&self, account: &str, label: &str, payload: &Secret<Vec<u8>>) -> Result<()> {
         let (account, label) = (account.to_string(), label.to_string());
         let payload = payload.clone();
-        self.bounded("store", move |c| {
-            backend::set(c, &account, &label, payload.expose())
+        self.bounded("store", move || {
+            backend::set(&*conn()?, &account, &label, payload.expose())
         })
     }
 
     fn delete(&self, account: &str) -> Result<bool> {
         let account = account.to_string();
-        self.bounded("erase", move |c| backend::delete(c, &account))
+        self.bounded("erase", move || backend::delete(&*conn()?, &account))
     }
 
     fn all(&self) -> Result<Vec<Secret<Vec<u8>>>> {
-        self.bounded("list", |c| {
-            backend::all(c).map(|v| v.into_iter().map(Secret::new).collect())
+        self.bounded("list", || {
+            backend::all(&*conn()?).map(|v| v.into_iter().map(Secret::new).collect())
         })
     }
 }
