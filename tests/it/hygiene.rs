@@ -241,34 +241,6 @@ fn no_secret_leaks_from_any_command_or_error() {
     runs.push(cli(&env, &["logout", "h3.example"], b""));
     runs.push(cli(&env, &["logout", "h3.example"], b""));
     runs.push(helper(&env, "erase", b"h1.example", None));
-    // The person-facing commands that take a password.
-    runs.push(cli(
-        &env,
-        &[
-            "login",
-            "-u",
-            "alice",
-            "--password-stdin",
-            "--no-verify",
-            "h3.example",
-        ],
-        format!("{PW}\n").as_bytes(),
-    ));
-    runs.push(cli(
-        &env,
-        &["login", "-u", "alice", "--password-stdin", "127.0.0.1:1"],
-        format!("{PW}\n").as_bytes(),
-    ));
-    runs.push(cli(
-        &env,
-        &["login", "-u", "alice", "--password-stdin", "oci://bad"],
-        format!("{PW}\n").as_bytes(),
-    ));
-    runs.push(cli(&env, &["list"], b""));
-    runs.push(cli(&env, &["doctor"], b""));
-    runs.push(cli(&env, &["logout", "h3.example"], b""));
-    runs.push(cli(&env, &["logout", "h3.example"], b""));
-    runs.push(helper(&env, "erase", b"h1.example", None));
     runs.push(helper(&env, "erase", b"::::", None));
     runs.push(helper(&env, "erase", b"127.0.0.1:1", None));
     assert_clean(&runs);
