@@ -139,6 +139,15 @@ impl KeyringSession {
             .env("XDG_DATA_HOME", &self.data);
         run(c, b"")
     }
+
+    /// How many ocicred items the keyring holds for `key` (as `secret-tool` sees them).
+    pub fn items_for(&self, env: &TestEnv, key: &str) -> usize {
+        let out = self.secret_tool(
+            env,
+            &["search", "--all", "service", "ocicred", "username", key],
+        );
+        out.stdout.matches("label = ").count()
+    }
 }
 
 impl Drop for KeyringSession {
@@ -231,18 +240,7 @@ fn keyring_round_trips_with_namespaces_and_real_secret_service() {
 
     // Storing again replaces the item: still one per key.
     assert_eq!(store(&env, "quay.io/org", "orguser", "S3cr3t-org").code, 0);
-    let out = ks.secret_tool(
-        &env,
-        &[
-            "search",
-            "--all",
-            "service",
-            "ocicred",
-            "username",
-            "quay.io/org",
-        ],
-    );
-    assert_eq!(out.stdout.matches("label = ").count(), 1, "{out:#?}");
+    assert_eq!(ks.items_for(&env, "quay.io/org"), 1, "one item per key");
 
     let out = env.helper("list", b"");
     let listed: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
@@ -576,18 +574,7 @@ fn parallel_stores_of_one_key_leave_one_item() {
             });
         }
     });
-    let out = ks.secret_tool(
-        &env,
-        &[
-            "search",
-            "--all",
-            "service",
-            "ocicred",
-            "username",
-            "race.example",
-        ],
-    );
-    assert_eq!(out.stdout.matches("label = ").count(), 1, "{out:#?}");
+    assert_eq!(ks.items_for(&env, "race.example"), 1, "one item per key");
     let got = env.helper("get", b"race.example");
     let v: serde_json::Value = serde_json::from_str(got.ok()).unwrap();
     let user = v["Username"].as_str().unwrap();
