@@ -39,5 +39,5 @@ mod peers;
 mod regcache;
 /// registries.conf: resolve, config, blocked, credential-helpers, mirrors with skopeo.
 mod registries;
-/// Writes: atomic, locked, nothing lost.
+/// Writes: atomic, unknown fields kept, corrupt files untouched, private modes, symlinks.
 mod writes;

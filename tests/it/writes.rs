@@ -1,5 +1,4 @@
 use crate::support::*;
-use std::process::{Command, Stdio};
 
 #[test]
 fn unknown_fields_and_entries_are_kept() {
@@ -74,51 +73,4 @@ fn writes_follow_own_symlinks() {
             .is_symlink()
     );
     assert!(std::fs::read_to_string(&real).unwrap().contains("\"h\""));
-}
-
-#[test]
-fn fifty_concurrent_stores_lose_nothing() {
-    let env = TestEnv::new();
-    env.write(
-        "../run/containers/auth.json",
-        r#"{"auths":{"pre.example":{"auth":"YTpi"}},"extra":1}"#,
-    );
-    let n = 50;
-    let mut children = Vec::new();
-    for i in 0..n {
-        let mut c = env.command(env.bin.join("docker-credential-ocicred"));
-        c.arg("store")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        let body = format!(
-            "{{\"ServerURL\":\"r{i}.example\",\"Username\":\"user{i}\",\"Secret\":\"s{i}\"}}\n"
-        );
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(body.as_bytes())
-            .unwrap();
-        children.push(child);
-    }
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-    }
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(env.auth_json()).unwrap()).unwrap();
-    let auths = v["auths"].as_object().unwrap();
-    assert_eq!(auths.len(), n + 1);
-    assert_eq!(v["extra"], 1);
-    for i in 0..n {
-        assert!(auths.contains_key(&format!("r{i}.example")), "r{i} lost");
-    }
-    let _ = Command::new("true").status();
 }
