@@ -321,25 +321,7 @@ fn parallel_cold_calls_probe_and_exchange_once() {
     let s = fake_registry(r#"{"token":"P","expires_in":300}"#, None);
     let home = Home::new();
     let u = uri(&s, "par/img/manifests/v1");
-    let kids: Vec<_> = (0..16)
-        .map(|_| {
-            let mut child = home
-                .command()
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(serde_json::json!({"uri": u}).to_string().as_bytes())
-                .unwrap();
-            child
-        })
-        .collect();
+    let kids: Vec<_> = (0..16).map(|_| home.spawn_get(&u)).collect();
     for k in kids {
         let out = k.wait_with_output().unwrap();
         assert!(

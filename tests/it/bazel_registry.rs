@@ -221,26 +221,14 @@ fn sixteen_parallel_cold_calls_make_one_exchange() {
     let uri = format!("http://{}/v2/par/img/manifests/v1", reg.addr);
     let children: Vec<_> = (0..16)
         .map(|i| {
-            let mut c = home.command();
-            let mut child = c
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            use std::io::Write;
-            let u = if i % 2 == 0 {
-                uri.clone()
+            // Half ask for the manifest, half for a blob: one repository, one exchange.
+            if i % 2 == 0 {
+                home.spawn_get(&uri)
             } else {
-                uri.replace("manifests/v1", &format!("blobs/sha256:{}", "c".repeat(64)))
-            };
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(serde_json::json!({"uri": u}).to_string().as_bytes())
-                .unwrap();
-            child
+                home.spawn_get(
+                    &uri.replace("manifests/v1", &format!("blobs/sha256:{}", "c".repeat(64))),
+                )
+            }
         })
         .collect();
     let mut answers = Vec::new();

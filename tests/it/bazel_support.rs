@@ -717,6 +717,24 @@ impl Home {
         child.wait_with_output().unwrap()
     }
 
+    /// Starts `ocicred get` for `uri` (as Bazel writes it) without waiting: for parallel calls.
+    pub fn spawn_get(&self, uri: &str) -> Child {
+        let mut child = self
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(serde_json::json!({ "uri": uri }).to_string().as_bytes())
+            .unwrap();
+        child
+    }
+
     /// Runs a Bazel request for `uri` (as Bazel writes it: no newline) and expects success.
     pub fn get(&self, uri: &str) -> serde_json::Value {
         let out = self.get_raw(serde_json::json!({ "uri": uri }).to_string().as_bytes());
