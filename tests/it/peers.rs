@@ -16,6 +16,18 @@ fn skopeo(env: &TestEnv, args: &[&str]) -> Out {
     run(c, b"")
 }
 
+/// `skopeo inspect` of the test image on `reg`.
+fn inspect(env: &TestEnv, reg: &Registry) -> Out {
+    skopeo(
+        env,
+        &[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{}/test/hello:v1", reg.host),
+        ],
+    )
+}
+
 #[test]
 fn skopeo_login_push_inspect_logout_through_ocicred() {
     let reg = Registry::htpasswd("alice", "secret");
@@ -23,14 +35,7 @@ fn skopeo_login_push_inspect_logout_through_ocicred() {
     let image = oci_image(&env.root.path().join("img"), "v1", "hello from ocicred");
 
     // Without credentials the registry refuses: the later success is ocicred's doing.
-    let out = skopeo(
-        &env,
-        &[
-            "inspect",
-            "--tls-verify=false",
-            &format!("docker://{}/test/hello:v1", reg.host),
-        ],
-    );
+    let out = inspect(&env, &reg);
     assert_ne!(out.code, 0);
 
     let out = skopeo(
@@ -62,14 +67,7 @@ fn skopeo_login_push_inspect_logout_through_ocicred() {
         ],
     );
     assert_eq!(out.code, 0, "push through ocicred's credentials: {out:#?}");
-    let out = skopeo(
-        &env,
-        &[
-            "inspect",
-            "--tls-verify=false",
-            &format!("docker://{}/test/hello:v1", reg.host),
-        ],
-    );
+    let out = inspect(&env, &reg);
     assert_eq!(out.code, 0, "{out:#?}");
     assert!(out.stdout.contains("\"Digest\""));
     let dest = env.root.path().join("pulled");
@@ -91,14 +89,7 @@ fn skopeo_login_push_inspect_logout_through_ocicred() {
             .unwrap()
             .contains(&reg.host)
     );
-    let out = skopeo(
-        &env,
-        &[
-            "inspect",
-            "--tls-verify=false",
-            &format!("docker://{}/test/hello:v1", reg.host),
-        ],
-    );
+    let out = inspect(&env, &reg);
     assert_ne!(out.code, 0, "after logout the registry refuses again");
 }
 
