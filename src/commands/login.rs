@@ -247,7 +247,7 @@ pub fn verify(
             if let Some(service) = ch.param("service") {
                 url.push(if url.contains('?') { '&' } else { '?' });
                 url.push_str("service=");
-                url.push_str(&query_escape(service));
+                url.push_str(&crate::oci::token::form_encode(service));
             }
             return check(&url);
         }
@@ -265,18 +265,6 @@ fn realm_allowed(realm: &str, insecure: InsecureFn) -> bool {
             let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
             is_loopback(authority) || insecure(authority)
         })
-}
-
-fn query_escape(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
