@@ -53,11 +53,6 @@ pub type LookupFn<'a> = &'a dyn Fn(&RegistryKey) -> Result<Option<Credential>>;
 /// Says whether a `host[:port]` is marked `insecure` (plain HTTP allowed) in registries.conf.
 pub type InsecureFn<'a> = &'a dyn Fn(&str) -> bool;
 
-/// Never insecure: the default until registries.conf is wired in.
-pub fn never_insecure(_: &str) -> bool {
-    false
-}
-
 /// Everything one exchange needs. `now` is the receipt time used for expiries.
 pub struct Exchange<'a> {
     pub http: &'a dyn HttpClient,
@@ -433,7 +428,7 @@ mod tests {
         Exchange {
             http,
             lookup,
-            insecure: &never_insecure,
+            insecure: &|_: &str| false,
             cache,
             now: now(),
             budget: DEFAULT_BUDGET,

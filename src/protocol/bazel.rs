@@ -95,7 +95,7 @@ pub fn resolver_lookup(resolver: &Resolver, key: &RegistryKey) -> Result<Option<
 
 /// The production entry point: the real HTTP client, the user's token cache (when usable),
 /// the clock, and `resolver` for credentials. `insecure` says which `host[:port]` may use plain
-/// HTTP (pass [`oci::never_insecure`] until registries.conf is wired in).
+/// HTTP: the registries and mirrors marked `insecure` in registries.conf.
 pub fn run(
     input: &[u8],
     env: &Env,
