@@ -325,8 +325,10 @@ impl AuthJson {
 }
 
 /// Reads one `auths` entry: `identitytoken` (an identity token), else `auth`, else
-/// `username`/`password`. `Ok(None)` when it holds nothing usable.
-fn decode_entry(key: &str, entry: Option<&Value>) -> Result<Option<Credential>, EntryError> {
+/// `username`/`password`. `Ok(None)` when it holds nothing usable, which includes an `auth`
+/// that is not valid base64 or has no `:`: such an entry is skipped as containers/image skips
+/// it (SPEC §5.2: the search goes on in the next file; `doctor` reports the entry).
+fn decode_entry(_key: &str, entry: Option<&Value>) -> Result<Option<Credential>, EntryError> {
     let Some(Value::Object(entry)) = entry else {
         return Ok(None);
     };
@@ -336,18 +338,10 @@ fn decode_entry(key: &str, entry: Option<&Value>) -> Result<Option<Credential>, 
         }));
     }
     if let Some(auth) = str_field(entry, "auth") {
-        return match decode_auth(auth) {
-            Ok(Some((username, password))) => Ok(Some(Credential::Basic { username, password })),
-            Ok(None) => Ok(None),
-            Err(AuthFieldError::Base64) => Err(EntryError {
-                key: key.to_string(),
-                message: "the \"auth\" field is not valid base64".into(),
-            }),
-            Err(AuthFieldError::Shape) => Err(EntryError {
-                key: key.to_string(),
-                message: "the \"auth\" field is not base64 of \"user:password\"".into(),
-            }),
-        };
+        return Ok(match decode_auth(auth) {
+            Ok(Some((username, password))) => Some(Credential::Basic { username, password }),
+            Ok(None) | Err(AuthFieldError::Base64 | AuthFieldError::Shape) => None,
+        });
     }
     match (str_field(entry, "username"), str_field(entry, "password")) {
         (Some(u), Some(p)) => Ok(Some(Credential::basic(u, p))),
@@ -462,10 +456,15 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let f = file(r#"{"auths":{"h":{"auth":"!!!"}}}"#);
-        let err = f.lookup(&key("h")).unwrap_err();
-        assert_eq!(err.key, "h");
-        assert!(!err.message.contains("!!!"));
+        // An `auth` that is not base64, or not `user:password`, is skipped like an empty
+        // entry: it hides the broader keys of its file, and the search goes on (SPEC §5.2).
+        for bad in ["!!!", "YWxpY2U="] {
+            let f = file(&format!(
+                r#"{{"auths":{{"h":{{"auth":"{ALICE}"}},"h/ns":{{"auth":"{bad}"}}}}}}"#
+            ));
+            assert_eq!(f.lookup(&key("h/ns/x")).unwrap(), FileAnswer::Nothing);
+            assert_eq!(user_of(&f, "h/other").as_deref(), Some("alice"));
+        }
     }
 
     #[test]

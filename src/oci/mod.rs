@@ -104,7 +104,7 @@ impl Exchange<'_> {
             }
             match c.get_challenge(&origin, self.now) {
                 Some(Remembered::Open) => return Ok(Answer::default()),
-                Some(Remembered::Basic) => return basic_answer(&target, cred.as_ref()),
+                Some(Remembered::Basic) => return Ok(basic_answer(cred.as_ref())),
                 _ => {}
             }
         }
@@ -216,7 +216,7 @@ impl Exchange<'_> {
     ) -> Result<(Answer, Option<CachedToken>), Failure> {
         match challenge {
             Remembered::Open => Ok((Answer::default(), None)),
-            Remembered::Basic => Ok((basic_answer(target, cred)?, None)),
+            Remembered::Basic => Ok((basic_answer(cred), None)),
             Remembered::Bearer { realm, service } => {
                 let entry = self.fetch_token(target, realm, service.as_deref(), cred, deadline)?;
                 Ok((bearer(&entry), Some(entry)))
@@ -308,23 +308,20 @@ fn basic_value(user: &str, pass: &str) -> Secret<String> {
     ))
 }
 
-fn basic_answer(target: &Target, cred: Option<&Credential>) -> Result<Answer> {
+/// The answer to a Basic challenge: the stored credential, or nothing (`{}`) when none is
+/// stored, so that Bazel's own fallbacks (`.netrc`, `auth` attributes) still apply (SPEC §4).
+fn basic_answer(cred: Option<&Credential>) -> Answer {
     let value = match cred {
         Some(Credential::Basic { username, password }) => basic_value(username, password.expose()),
         Some(Credential::IdentityToken { token }) => {
             basic_value(IDENTITY_TOKEN_USER, token.expose())
         }
-        None => {
-            return Err(Error::Http(format!(
-                "registry {} asks for a password and none is stored for it (ocicred login {})",
-                target.authority, target.authority
-            )));
-        }
+        None => return Answer::default(),
     };
-    Ok(Answer {
+    Answer {
         authorization: Some(value),
         expires: None,
-    })
+    }
 }
 
 fn bearer(entry: &CachedToken) -> Answer {
@@ -551,8 +548,9 @@ mod tests {
         let a = ex(&http, &alice, None).answer(M).unwrap();
         assert_eq!(header(&a).as_deref(), Some("Basic YWxpY2U6czNjcmV0"));
         assert_eq!(a.expires, None);
-        let err = ex(&http, &anon, None).answer(M).unwrap_err().to_string();
-        assert!(err.contains("asks for a password"), "{err}");
+        // Nothing stored for a Basic registry: `{}`, so that Bazel's own fallbacks apply.
+        let a = ex(&http, &anon, None).answer(M).unwrap();
+        assert!(a.authorization.is_none() && a.expires.is_none());
 
         for status in [200, 404] {
             let http = fake(move |_: &Seen| resp(status, &[], "{}"));

@@ -223,15 +223,22 @@ fn corrupt_files_are_named_with_line_and_column() {
             p.display()
         )
     );
-    // A bad base64 "auth" is an error naming the file and the key, not the value.
-    let p = env.write(
-        ".config/containers/auth.json",
-        r#"{"auths":{"h":{"auth":"@@@@"}}}"#,
-    );
-    let out = env.helper("get", b"h");
-    assert_eq!(out.code, 1);
-    assert!(out.stdout.starts_with(&p.display().to_string()), "{out:#?}");
-    assert!(!out.stdout.contains("@@@@"));
+    // An "auth" that is not base64 or has no ':' is skipped as containers/image skips it
+    // (SPEC §5.2): it hides the broader keys of its file and the search goes on in the next
+    // file; nothing about the value is printed.
+    for bad in ["@@@@", "YWxpY2U="] {
+        env.write(
+            ".config/containers/auth.json",
+            &format!(r#"{{"auths":{{"h/ns":{{"auth":"{bad}"}},"h":{{"auth":"{ALICE}"}}}}}}"#),
+        );
+        env.write(".docker/config.json", &auths(&[("h", BOB)]));
+        assert_eq!(user(&env, "h/ns/repo").as_deref(), Some("bob"));
+        assert_eq!(user(&env, "h/other").as_deref(), Some("alice"));
+        std::fs::remove_file(env.home.join(".docker/config.json")).unwrap();
+        let out = env.helper("get", b"h/ns/repo");
+        assert_eq!(out.stdout, "credentials not found in native keychain\n");
+        assert!(!out.stderr.contains(bad), "{out:#?}");
+    }
     // An empty (0-byte) file counts as empty.
     env.write(".config/containers/auth.json", "");
     assert_eq!(user(&env, "h"), None);
