@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::rc::Rc;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{self, doctor, login, logout};
 use crate::env::Env;
@@ -325,6 +325,47 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script, e.g. `ocicred completions bash > ~/.local/share/bash-completion/completions/ocicred`.
+    Completions {
+        /// The shell.
+        shell: Shell,
+    },
+    /// Print the manual page (roff), as install.sh installs it as ocicred.1.
+    #[command(hide = true)]
+    Man,
+}
+
+/// The shells `ocicred completions` writes for.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// The CLI definition, for completions and the man page.
+fn cli_command() -> clap::Command {
+    Cli::command()
+}
+
+/// `ocicred completions SHELL`.
+fn completions(shell: Shell, out: &mut dyn Write) -> Result<i32> {
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cli_command(), "ocicred", &mut buf);
+    out.write_all(&buf).map_err(commands::write_err)?;
+    Ok(0)
+}
+
+/// `ocicred man`: the manual page, generated from the same CLI definition.
+fn man_page(out: &mut dyn Write) -> Result<i32> {
+    let page = commands::manual::render(cli_command()).map_err(commands::write_err)?;
+    out.write_all(&page).map_err(commands::write_err)?;
+    Ok(0)
 }
 
 fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
@@ -380,6 +421,8 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
         Command::Config { json } => {
             commands::config::run(env, &commands::config::Args { json }, io.stdout)
         }
+        Command::Completions { shell } => completions(shell, io.stdout),
+        Command::Man => man_page(io.stdout),
     };
     match result {
         Ok(code) => code,

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: real registry, real clients, real keyring, and tools.
 packages=(skopeo docker-registry apache2-utils golang-docker-credential-helpers gnome-keyring
-          dbus dbus-x11 libsecret-tools hyperfine curl openssl iproute2 ca-certificates time)
+          dbus dbus-x11 libsecret-tools hyperfine curl openssl iproute2 ca-certificates time groff-base)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,6 +11,7 @@ pub mod config;
 pub mod doctor;
 pub mod login;
 pub mod logout;
+pub mod manual;
 pub mod resolve;
 
 use std::path::Path;

@@ -33,6 +33,8 @@ mod keyring;
 mod login_token;
 /// Where credentials are looked up: the file order, helpers, loops, timeouts.
 mod lookup;
+/// `ocicred completions` and the man page, checked by bash and groff.
+mod manual;
 /// Real clients: the docker CLI and skopeo against a real registry.
 mod peers;
 /// The registries.conf cache: the same answers cold, warm, and after every kind of edit.
