@@ -5,18 +5,28 @@
 //! key (`quay.io/org/repo`, `docker.io`), and as the secret a docker-protocol JSON object
 //! `{"ServerURL":key,"Username":…,"Secret":…}` so the user name and the `<token>` convention
 //! survive every platform store. `list` enumerates items with service `ocicred` only. The real
-//! store (`os.rs`, the only file that uses the `keyring-core` stores) bounds every call with a
-//! timeout; tests use an in-memory fake.
+//! store (`os.rs`) bounds every call with a timeout and hands it to this build's platform module:
+//! `secret_service.rs` (with `dbus.rs`), `native.rs` (macOS, Windows) or `unsupported.rs`; tests
+//! use an in-memory fake.
 
-#[cfg(any(
-    target_os = "linux",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd",
-    target_os = "dragonfly"
-))]
+// One platform module per build, chosen by the cfg that build.rs sets (`secret_service`,
+// `native_keyring`, or neither); each offers the same functions, so `os.rs` needs no `cfg`.
+#[cfg(secret_service)]
 mod dbus;
+#[cfg(native_keyring)]
+mod native;
 mod os;
+#[cfg(secret_service)]
+mod secret_service;
+#[cfg(not(any(secret_service, native_keyring)))]
+mod unsupported;
+
+#[cfg(native_keyring)]
+use native as platform;
+#[cfg(secret_service)]
+use secret_service as platform;
+#[cfg(not(any(secret_service, native_keyring)))]
+use unsupported as platform;
 
 pub use os::OsKeyring;
 
