@@ -56,6 +56,15 @@ pub struct EntryError {
     pub message: String,
 }
 
+/// The fields of an `auths` entry that hold (part of) a credential.
+const SECRET_FIELDS: &[&str] = &[
+    "auth",
+    "username",
+    "password",
+    "identitytoken",
+    "registrytoken",
+];
+
 /// Looks up a field by name, ignoring ASCII case; an exact match wins.
 fn field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<(&'a String, &'a Value)> {
     map.get_key_value(name)
@@ -130,17 +139,11 @@ impl AuthJson {
 
     /// The `credHelpers` entry for a registry host, comparing normalised hosts.
     pub fn helper_for(&self, key: &RegistryKey) -> Option<&str> {
-        let host = key.host();
-        let helpers = self.cred_helpers();
-        helpers
-            .iter()
-            .find(|(k, _)| *k == host)
-            .or_else(|| {
-                helpers.iter().find(|(k, _)| {
-                    RegistryKey::parse(k).is_ok_and(|p| !p.is_namespaced() && p.host() == host)
-                })
-            })
-            .map(|(_, h)| *h)
+        let name = self.helper_key_for(key)?;
+        self.cred_helpers()
+            .into_iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, h)| h)
     }
 
     /// Every `auths` key with its normalised form (keys that do not parse are skipped).
@@ -311,6 +314,125 @@ impl AuthJson {
             *slot = Value::Object(Map::new());
         }
         slot.as_object_mut().expect("auths was just made an object")
+    }
+
+    /// Why this file cannot be edited safely, if it cannot: `auths` or `credHelpers` that is
+    /// not an object, a `credsStore` that is not a string, a helper name that is not a string.
+    pub fn shape_problem(&self) -> Option<String> {
+        if self.is_legacy() {
+            return None;
+        }
+        for name in ["auths", "credHelpers"] {
+            for (k, v) in self
+                .root
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            {
+                match v {
+                    Value::Object(m) if name == "credHelpers" => {
+                        if let Some((h, _)) = m.iter().find(|(_, v)| !v.is_string()) {
+                            return Some(format!("credHelpers entry {h:?} is not a string"));
+                        }
+                    }
+                    Value::Object(_) => {}
+                    _ => return Some(format!("{k:?} is not a JSON object")),
+                }
+            }
+        }
+        self.root
+            .iter()
+            .find(|(k, v)| k.eq_ignore_ascii_case("credsStore") && !v.is_string())
+            .map(|(k, _)| format!("{k:?} is not a string"))
+    }
+
+    /// Sets `credsStore` (under the spelling already in the file), or removes it for `None`.
+    pub fn set_creds_store(&mut self, helper: Option<&str>) {
+        let name = field(&self.root, "credsStore")
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| "credsStore".to_string());
+        match helper {
+            Some(h) => {
+                self.root.insert(name, Value::String(h.to_string()));
+            }
+            None => {
+                self.root.shift_remove(&name);
+            }
+        }
+    }
+
+    /// The `credHelpers` key, as written, that [`AuthJson::helper_for`] would use for `key`.
+    pub fn helper_key_for(&self, key: &RegistryKey) -> Option<String> {
+        let host = key.host();
+        let helpers = self.cred_helpers();
+        helpers
+            .iter()
+            .find(|(k, _)| *k == host)
+            .or_else(|| {
+                helpers.iter().find(|(k, _)| {
+                    RegistryKey::parse(k).is_ok_and(|p| !p.is_namespaced() && p.host() == host)
+                })
+            })
+            .map(|(k, _)| k.to_string())
+    }
+
+    /// Sets `credHelpers[name]` (creating `credHelpers`), or removes the entry for `None`
+    /// (and `credHelpers` itself when that leaves it empty and ocicred's setup made it).
+    pub fn set_cred_helper(&mut self, name: &str, helper: Option<&str>) {
+        let field_name = field(&self.root, "credHelpers")
+            .filter(|(_, v)| v.is_object())
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| "credHelpers".to_string());
+        match helper {
+            Some(h) => {
+                let slot = self
+                    .root
+                    .entry(field_name)
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(m) = slot {
+                    m.insert(name.to_string(), Value::String(h.to_string()));
+                }
+            }
+            None => {
+                let now_empty = match self.root.get_mut(&field_name) {
+                    Some(Value::Object(m)) => {
+                        m.shift_remove(name);
+                        m.is_empty()
+                    }
+                    _ => false,
+                };
+                if now_empty {
+                    self.root.shift_remove(&field_name);
+                }
+            }
+        }
+    }
+
+    /// Every `auths` entry that holds a credential in the file itself, in file order: the key
+    /// as written and what it holds (`None`: it holds secret fields that do not decode).
+    pub fn plain_text_entries(&self) -> Vec<(String, Option<Credential>)> {
+        let Some(auths) = self.auths() else {
+            return Vec::new();
+        };
+        auths
+            .iter()
+            .filter(|(_, v)| {
+                v.as_object().is_some_and(|e| {
+                    e.iter().any(|(f, v)| {
+                        SECRET_FIELDS.iter().any(|s| f.eq_ignore_ascii_case(s))
+                            && v.as_str().is_some_and(|s| !s.is_empty())
+                    })
+                })
+            })
+            .map(|(k, v)| (k.clone(), decode_entry(k, Some(v)).ok().flatten()))
+            .collect()
+    }
+
+    /// Removes the secret fields of the `auths` entry spelled `name`, leaving the `{}`
+    /// placeholder docker writes for a helper (other fields of the entry are kept).
+    pub fn clear_secrets(&mut self, name: &str) {
+        if let Some(Value::Object(entry)) = self.auths_mut().get_mut(name) {
+            entry.retain(|f, _| !SECRET_FIELDS.iter().any(|s| f.eq_ignore_ascii_case(s)));
+        }
     }
 
     /// The file's bytes, tab-indented like the Go tools write it, with a final newline.

@@ -325,6 +325,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Wire ocicred into docker, podman/skopeo/buildah or Bazel; prints what it changed.
+    Setup {
+        #[command(subcommand)]
+        target: SetupTarget,
+    },
     /// Print a shell completion script, e.g. `ocicred completions bash > ~/.local/share/bash-completion/completions/ocicred`.
     Completions {
         /// The shell.
@@ -333,6 +338,142 @@ enum Command {
     /// Print the manual page (roff), as install.sh installs it as ocicred.1.
     #[command(hide = true)]
     Man,
+}
+
+/// What `ocicred setup` wires ocicred into.
+#[derive(Subcommand, Debug)]
+enum SetupTarget {
+    /// docker's config.json: `"credsStore": "ocicred"`, or `credHelpers` entries for the given
+    /// registries only; every other field is kept. `--undo` puts back the previous values.
+    Docker {
+        /// Only this registry host (repeatable): a `credHelpers` entry instead of `credsStore`.
+        #[arg(long = "registry", value_name = "HOST")]
+        registries: Vec<String>,
+        /// Also move the plain-text credentials in config.json's `auths` into ocicred's store
+        /// (each is read back before its plain text is replaced by docker's `{}` placeholder).
+        #[arg(long, conflicts_with = "undo")]
+        migrate: bool,
+        #[command(flatten)]
+        mode: SetupMode,
+    },
+    /// podman, skopeo, buildah: the user drop-in
+    /// `$XDG_CONFIG_HOME/containers/registries.conf.d/50-ocicred.conf` with
+    /// `credential-helpers = ["ocicred", "containers-auth.json"]` (never a user registries.conf,
+    /// which would switch off the system one).
+    Podman {
+        #[command(flatten)]
+        mode: SetupMode,
+    },
+    /// Bazel: `common --credential_helper=HOST=<ocicred>` lines between marker comments in a
+    /// .bazelrc, for the given hosts or every registry ocicred holds a credential for.
+    Bazel {
+        /// The rc file (default `./.bazelrc`).
+        #[arg(long, value_name = "FILE")]
+        rc: Option<std::path::PathBuf>,
+        /// A registry host to scope the helper to (repeatable; the port is ignored by Bazel).
+        #[arg(long = "host", value_name = "HOST")]
+        hosts: Vec<String>,
+        #[command(flatten)]
+        mode: SetupMode,
+    },
+}
+
+/// `--dry-run` and `--undo`, for every setup target.
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct SetupMode {
+    /// Print the change and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Put back what an earlier setup changed.
+    #[arg(long)]
+    undo: bool,
+}
+
+impl From<SetupMode> for commands::setup::Mode {
+    fn from(m: SetupMode) -> Self {
+        commands::setup::Mode {
+            dry_run: m.dry_run,
+            undo: m.undo,
+        }
+    }
+}
+
+/// `ocicred setup TARGET`.
+fn setup(env: &Env, target: SetupTarget, out: &mut dyn Write) -> Result<i32> {
+    use commands::setup::{bazel, docker, podman};
+    match target {
+        SetupTarget::Docker {
+            registries,
+            migrate,
+            mode,
+        } => {
+            let args = docker::Args {
+                registries,
+                migrate,
+                mode: mode.into(),
+            };
+            docker::run(env, &args, &|| own_store(env), out)
+        }
+        SetupTarget::Podman { mode } => podman::run(env, mode.into(), out),
+        SetupTarget::Bazel { rc, hosts, mode } => {
+            let args = bazel::Args {
+                rc,
+                hosts,
+                mode: mode.into(),
+            };
+            let held = || {
+                let (items, errors) = build_person_resolver(env)?.list();
+                match errors.into_iter().next() {
+                    Some(e) if items.is_empty() => Err(e),
+                    _ => Ok(items.into_iter().map(|i| i.key).collect()),
+                }
+            };
+            bazel::run(env, &args, &held, out)
+        }
+    }
+}
+
+/// ocicred's own store alone (the keyring or the auth file `store` writes), for `--migrate`.
+fn own_store(env: &Env) -> Result<commands::setup::docker::OwnStore> {
+    use crate::env::{AuthFile, AuthFileFormat};
+    let config = ocicred_config::load(env)?;
+    let (source, name, auth_file): (Box<dyn Source>, String, Option<std::path::PathBuf>) =
+        match config.store {
+            StoreKind::Keyring => (
+                Box::new(keyring_source(env, KEYRING_TIMEOUT_PERSON)),
+                "the keyring".to_string(),
+                None,
+            ),
+            StoreKind::AuthFile => {
+                let path = env.write_auth_file();
+                let runner: Rc<dyn HelperRunner> = Rc::new(ProcessRunner::new(
+                    env.path.clone(),
+                    env.self_exe.clone(),
+                    env.helper_chain.is_some(),
+                ));
+                let files = vec![AuthFile {
+                    path: path.clone(),
+                    format: AuthFileFormat::Auths,
+                }];
+                (
+                    Box::new(AuthFilesSource::new(
+                        files,
+                        path.clone(),
+                        None,
+                        env.uid,
+                        runner,
+                    )),
+                    path.display().to_string(),
+                    Some(path),
+                )
+            }
+        };
+    Ok(commands::setup::docker::OwnStore {
+        source,
+        name,
+        auth_file,
+        dual_write: config.dual_write,
+    })
 }
 
 /// The shells `ocicred completions` writes for.
@@ -421,6 +562,7 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
         Command::Config { json } => {
             commands::config::run(env, &commands::config::Args { json }, io.stdout)
         }
+        Command::Setup { target } => setup(env, target, io.stdout),
         Command::Completions { shell } => completions(shell, io.stdout),
         Command::Man => man_page(io.stdout),
     };

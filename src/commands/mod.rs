@@ -13,6 +13,7 @@ pub mod login;
 pub mod logout;
 pub mod manual;
 pub mod resolve;
+pub mod setup;
 
 use std::path::Path;
 

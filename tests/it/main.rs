@@ -41,5 +41,7 @@ mod peers;
 mod regcache;
 /// registries.conf: resolve, config, blocked, credential-helpers, mirrors with skopeo.
 mod registries;
+/// `ocicred setup docker|podman|bazel` with the real clients, and `--migrate` under SIGKILL.
+mod setup;
 /// Writes: atomic, unknown fields kept, corrupt files untouched, private modes, symlinks.
 mod writes;

@@ -15,6 +15,7 @@ const SUBCOMMANDS: &[&str] = &[
     "resolve",
     "config",
     "completions",
+    "setup",
 ];
 
 fn pipe(program: &std::path::Path, args: &[&str], input: &[u8]) -> Out {
@@ -103,6 +104,17 @@ fn man_page_renders_with_groff_and_documents_every_command() {
         assert!(plain.contains(&format!("ocicred {sub}")), "{sub}: {plain}");
     }
     assert!(plain.contains("--password-stdin"), "{plain}");
+    for nested in [
+        "ocicred setup docker",
+        "ocicred setup podman",
+        "ocicred setup bazel",
+    ] {
+        assert!(plain.contains(nested), "{nested}: {plain}");
+    }
+    assert!(
+        plain.contains("--migrate") && plain.contains("--dry-run"),
+        "{plain}"
+    );
     assert!(!plain.contains("ocicred man"), "hidden command documented");
 }
 
