@@ -442,16 +442,23 @@ pub fn check_www_authenticate(data: &[u8]) {
     let _ = challenge::parse(&text);
 }
 
-/// A token endpoint's body: the token is non-empty, the lifetime at least 1 s and the expiry
-/// printable; errors are one of the fixed texts naming the host, never the body; `Debug`
-/// of a token hides it.
+/// A token endpoint's body: the token is a non-empty RFC 6750 `b64token` (nothing that could
+/// break a header or the cache), the lifetime between 1 s and a day and the expiry printable;
+/// errors are one of the fixed texts naming the host, never the body; `Debug` of a token hides
+/// it.
 pub fn check_token_response(data: &[u8]) {
     const HOST: &str = "auth.example";
     match token::parse_response(data, HOST) {
         Ok(t) => {
             let secret = t.token.expose().clone();
             assert!(!secret.is_empty());
-            assert!(t.lifetime >= 1);
+            assert!(token::is_b64token(&secret), "{secret:?}");
+            assert!(
+                secret
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b',' && b != b'\\')
+            );
+            assert!(t.lifetime >= 1 && t.lifetime <= token::MAX_LIFETIME);
             let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
             let expiry = token::reported_expiry(now, t.lifetime);
             assert!(expiry > now);
@@ -473,7 +480,11 @@ pub fn check_token_response(data: &[u8]) {
             let text = e.to_string();
             assert!(
                 text == format!("token server {HOST} sent a response that is not token JSON")
-                    || text == format!("token server {HOST} sent no token"),
+                    || text == format!("token server {HOST} sent no token")
+                    || text
+                        == format!(
+                            "token server {HOST} sent a token that is not a plain bearer token (RFC 6750 b64token)"
+                        ),
                 "{text}"
             );
         }

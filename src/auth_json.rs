@@ -71,6 +71,38 @@ fn field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<(&'a String, &'a
         .or_else(|| map.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)))
 }
 
+/// The fields that hold maps. docker and podman refuse a file where one is something else
+/// (`"auths": ["keep-me"]`, `"credHelpers": 42`); so does ocicred, and it never rewrites it.
+const MAP_FIELDS: [&str; 2] = ["auths", "credHelpers"];
+
+/// The first map field (any spelling, in file order) whose value is neither an object nor
+/// `null` (which Go reads as an empty map): its name as written and what it is instead.
+pub fn bad_map_field(root: &Map<String, Value>) -> Option<(&str, &'static str)> {
+    root.iter()
+        .filter(|(k, _)| MAP_FIELDS.iter().any(|f| k.eq_ignore_ascii_case(f)))
+        .find_map(|(k, v)| {
+            let kind = match v {
+                Value::Object(_) | Value::Null => return None,
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+            };
+            Some((k.as_str(), kind))
+        })
+}
+
+/// [`bad_map_field`] as the one-line message a user reads (the type, never the value).
+pub fn bad_map_field_message(name: &str, kind: &str) -> String {
+    format!("{name:?} is {kind}, not a JSON object (docker and podman refuse such a file too)")
+}
+
+/// [`bad_map_field`] as a parse error.
+fn section_error(root: &Map<String, Value>) -> Option<serde_json::Error> {
+    bad_map_field(root)
+        .map(|(name, kind)| serde::de::Error::custom(bad_map_field_message(name, kind)))
+}
+
 fn str_field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     field(map, name)
         .and_then(|(_, v)| v.as_str())
@@ -96,6 +128,11 @@ impl AuthJson {
                 ));
             }
         };
+        if format == AuthFileFormat::Auths
+            && let Some(e) = section_error(&root)
+        {
+            return Err(e);
+        }
         Ok(AuthJson {
             root,
             format: Some(format),
@@ -492,6 +529,44 @@ mod tests {
 
     const ALICE: &str = "YWxpY2U6c2VjcmV0"; // alice:secret
     const BOB: &str = "Ym9iOnB3"; // bob:pw
+
+    #[test]
+    fn map_fields_that_are_not_maps_are_refused() {
+        // Finding 7: never read as "no entries", so never rewritten as an empty map.
+        for (text, msg) in [
+            (
+                r#"{"auths":["keep-me"],"x":1}"#,
+                r#""auths" is an array, not a JSON object"#,
+            ),
+            (
+                r#"{"auths":42}"#,
+                r#""auths" is a number, not a JSON object"#,
+            ),
+            (
+                r#"{"auths":{},"CredHelpers":"s3cret"}"#,
+                r#""CredHelpers" is a string, not a JSON object"#,
+            ),
+            (
+                r#"{"credHelpers":true,"auths":7}"#,
+                r#""credHelpers" is a boolean, not a JSON object"#,
+            ),
+        ] {
+            let e = AuthJson::parse(text.as_bytes(), AuthFileFormat::Auths)
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(msg), "{text}: {e}");
+            assert!(!e.contains("s3cret") && !e.contains("keep-me"), "{e}");
+        }
+        // null is an empty map (as in Go); a legacy file's top level is the map itself.
+        assert!(
+            AuthJson::parse(
+                br#"{"auths":null,"credHelpers":null}"#,
+                AuthFileFormat::Auths
+            )
+            .is_ok()
+        );
+        assert!(AuthJson::parse(br#"{"auths":42}"#, AuthFileFormat::Legacy).is_ok());
+    }
 
     #[test]
     fn most_specific_key_wins() {

@@ -9,7 +9,7 @@ use std::cell::OnceCell;
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
@@ -47,11 +47,21 @@ pub fn run(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
             docker_action(env, action, io)
         }
         Mode::GetSniff => {
-            let stdin = match read_stdin(io.stdin) {
+            let stdin = match read_bounded(io.stdin) {
                 Ok(b) => b,
                 Err(e) => return fail_docker(io.stdout, &e),
             };
-            if protocol::is_bazel_body(&stdin) {
+            // The first byte decides the protocol, and so where an error goes: a Bazel request
+            // that is too large gets Bazel's error shape (stderr, empty stdout).
+            let bazel = protocol::is_bazel_body(&stdin);
+            if let Err(e) = check_size(&stdin) {
+                return if bazel {
+                    fail_bazel(io.stderr, &e)
+                } else {
+                    fail_docker(io.stdout, &e)
+                };
+            }
+            if bazel {
                 return bazel_get(env, &stdin, io);
             }
             with_resolver(env, io.stdout, |r, out| {
@@ -68,25 +78,30 @@ pub fn run(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
 /// `blocked` data); the whole configuration is loaded only if a plain-`http` URI to a
 /// non-loopback host asks whether that host is `insecure`.
 fn bazel_get(env: &Env, stdin: &[u8], io: Io<'_>) -> i32 {
+    // One deadline for everything this call waits on: helpers, the keyring, HTTP (SPEC §9).
+    let deadline = Instant::now() + protocol::bazel::DEADLINE;
     let result = registries::cache::load_for_get(env)
         .map(Rc::new)
         .and_then(|conf| {
-            let resolver = build_resolver_with(env, &conf)?;
+            let resolver = build_resolver_for(env, &conf, KEYRING_TIMEOUT, Some(deadline))?;
             let full: OnceCell<Option<RegistriesConf>> = OnceCell::new();
             let insecure = |host: &str| {
                 full.get_or_init(|| registries::load(env).ok())
                     .as_ref()
                     .is_some_and(|c| c.is_insecure_host(host))
             };
-            protocol::bazel::run(stdin, env, &resolver, &insecure, io.stdout)
+            protocol::bazel::run(stdin, env, &resolver, &insecure, deadline, io.stdout)
         });
     match result {
         Ok(()) => 0,
-        Err(e) => {
-            let _ = writeln!(io.stderr, "ocicred: {}", docker::one_line(&e.to_string()));
-            1
-        }
+        Err(e) => fail_bazel(io.stderr, &e),
     }
+}
+
+/// A Bazel `get` failure: one line on stderr, nothing on stdout, exit 1.
+fn fail_bazel(err: &mut dyn Write, e: &Error) -> i32 {
+    let _ = writeln!(err, "ocicred: {}", docker::one_line(&e.to_string()));
+    1
 }
 
 const DOCKER_USAGE: &str = "Usage: docker-credential-ocicred <store|get|erase|list|version>";
@@ -164,18 +179,29 @@ fn with_resolver(
 
 /// Reads all of stdin, refusing more than [`MAX_STDIN`] bytes.
 pub fn read_stdin(stdin: &mut dyn Read) -> Result<Vec<u8>> {
+    let buf = read_bounded(stdin)?;
+    check_size(&buf)?;
+    Ok(buf)
+}
+
+/// Reads stdin up to one byte past [`MAX_STDIN`] (so that [`check_size`] can tell).
+fn read_bounded(stdin: &mut dyn Read) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     stdin
         .take(MAX_STDIN as u64 + 1)
         .read_to_end(&mut buf)
         .map_err(|e| Error::InvalidInput(format!("cannot read stdin: {e}")))?;
+    Ok(buf)
+}
+
+fn check_size(buf: &[u8]) -> Result<()> {
     if buf.len() > MAX_STDIN {
         return Err(Error::InvalidInput(format!(
             "input is larger than {} bytes",
             MAX_STDIN
         )));
     }
-    Ok(buf)
+    Ok(())
 }
 
 /// How long one keyring call may take on the protocol paths (clients wait on us).
@@ -211,9 +237,15 @@ pub fn source_specs(conf: &RegistriesConf, config: &OcicredConfig) -> Vec<Source
 
 /// The real OS keyring, as a source, with the given bound on each call.
 pub fn keyring_source(env: &Env, timeout: Duration) -> KeyringSource {
+    keyring_source_until(env, timeout, None)
+}
+
+/// The real OS keyring, each call bounded by `timeout` and by what is left of `deadline`.
+fn keyring_source_until(env: &Env, timeout: Duration, deadline: Option<Instant>) -> KeyringSource {
     KeyringSource::new(Box::new(
         OsKeyring::new(timeout, ocicred_config::auth_file_hint(env))
-            .with_session_bus(env.session_bus_address(), env.uid),
+            .with_session_bus(env.session_bus_address(), env.uid)
+            .with_deadline(deadline),
     ))
 }
 
@@ -227,28 +259,33 @@ pub fn build_resolver(env: &Env) -> Result<Resolver> {
 /// Builds the resolver for an already loaded registries.conf; `blocked` registries get
 /// nothing. Keyring calls are bounded for protocol use.
 pub fn build_resolver_with(env: &Env, conf: &Rc<RegistriesConf>) -> Result<Resolver> {
-    build_resolver_for(env, conf, KEYRING_TIMEOUT)
+    build_resolver_for(env, conf, KEYRING_TIMEOUT, None)
 }
 
 /// Builds the resolver for a person at a terminal (longer keyring bound).
 pub fn build_person_resolver(env: &Env) -> Result<Resolver> {
     let conf = Rc::new(registries::load(env)?);
-    build_resolver_for(env, &conf, KEYRING_TIMEOUT_PERSON)
+    build_resolver_for(env, &conf, KEYRING_TIMEOUT_PERSON, None)
 }
 
-/// Builds the resolver, each keyring call bounded by `keyring_timeout`.
+/// Builds the resolver, each keyring call bounded by `keyring_timeout`; with a `deadline`,
+/// every helper and keyring wait is also cut to what is left of it.
 pub fn build_resolver_for(
     env: &Env,
     conf: &Rc<RegistriesConf>,
     keyring_timeout: Duration,
+    deadline: Option<Instant>,
 ) -> Result<Resolver> {
     let config = ocicred_config::load(env)?;
     let own = own_spec(&config);
-    let runner: Rc<dyn HelperRunner> = Rc::new(ProcessRunner::new(
-        env.path.clone(),
-        env.self_exe.clone(),
-        env.helper_chain.is_some(),
-    ));
+    let runner: Rc<dyn HelperRunner> = Rc::new(
+        ProcessRunner::new(
+            env.path.clone(),
+            env.self_exe.clone(),
+            env.helper_chain.is_some(),
+        )
+        .with_deadline(deadline),
+    );
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     for spec in source_specs(conf, &config) {
         let source: Box<dyn Source> = match &spec {
@@ -260,7 +297,7 @@ pub fn build_resolver_for(
                 runner.clone(),
             )),
             SourceSpec::Helper(name) => Box::new(HelperSource::new(name, runner.clone())),
-            SourceSpec::Keyring => Box::new(keyring_source(env, keyring_timeout)),
+            SourceSpec::Keyring => Box::new(keyring_source_until(env, keyring_timeout, deadline)),
         };
         let source = match env.docker_config_file() {
             Some(docker) if config.dual_write && spec == own => {
@@ -575,26 +612,28 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
     }
 }
 
-/// `ocicred list`: a table of registry, user name, source.
+/// `ocicred list`: a table of registry, user name, source, every cell made printable (a user
+/// name can hold an escape sequence or a newline).
 fn list_table(env: &Env, out: &mut dyn Write) -> Result<i32> {
     let resolver = build_person_resolver(env)?;
     let (items, errors) = resolver.list();
     let w = |e: std::io::Error| Error::InvalidInput(format!("cannot write output: {e}"));
-    let width = items.iter().map(|i| i.key.len()).max().unwrap_or(0).max(8);
-    let uwidth = items
+    let cell = |s: &str| commands::printable(s).into_owned();
+    let rows: Vec<[String; 3]> = items
         .iter()
-        .map(|i| i.username.len())
-        .max()
-        .unwrap_or(0)
-        .max(8);
+        .map(|i| [cell(&i.key), cell(&i.username), cell(&i.source)])
+        .collect();
+    let wide = |n: usize| {
+        rows.iter()
+            .map(|r| r[n].chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(8)
+    };
+    let (width, uwidth) = (wide(0), wide(1));
     writeln!(out, "{:width$}  {:uwidth$}  SOURCE", "REGISTRY", "USERNAME").map_err(w)?;
-    for i in &items {
-        writeln!(
-            out,
-            "{:width$}  {:uwidth$}  {}",
-            i.key, i.username, i.source
-        )
-        .map_err(w)?;
+    for [key, user, source] in &rows {
+        writeln!(out, "{key:width$}  {user:uwidth$}  {source}").map_err(w)?;
     }
     match errors.into_iter().next() {
         Some(e) => Err(e),

@@ -15,14 +15,15 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::{AuthJson, EntryError, FileAnswer, decode_entry, field};
+use super::{AuthJson, EntryError, FileAnswer, decode_entry, field, section_error};
 use crate::env::AuthFileFormat;
 use crate::registry::{DOCKER_HUB, RegistryKey};
 
 /// What one auth file says about one key, read without building the whole file.
 pub struct AuthLookup {
-    /// `credHelpers`/`credsStore` spellings as parsed, plus a `null` placeholder for each
-    /// `auths` spelling, in file order (so `field` picks as it does on the full model).
+    /// `credHelpers`/`credsStore` spellings as parsed, plus a placeholder of the same JSON type
+    /// (an empty object, `null`, `0`, …) for each `auths` spelling, in file order (so `field`
+    /// picks, and a non-object is refused, as on the full model).
     head: AuthJson,
     /// What each `auths` spelling held: `None` when it was not an object.
     auths: Vec<(String, Option<Scan>)>,
@@ -113,7 +114,7 @@ impl AuthLookup {
     ) -> Result<(), serde_json::Error> {
         match format {
             AuthFileFormat::Legacy => {
-                let scan = de.deserialize_map(AuthsVisitor { ctx })?;
+                let (_, scan) = de.deserialize_map(AuthsVisitor { ctx })?;
                 self.auths.push((String::new(), scan));
             }
             AuthFileFormat::Auths => {
@@ -122,7 +123,12 @@ impl AuthLookup {
                 self.auths = auths;
             }
         }
-        de.end()
+        de.end()?;
+        // After the whole file parsed, as the full model checks (a syntax error comes first).
+        match section_error(&self.head.root) {
+            Some(e) if format == AuthFileFormat::Auths => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Same answer as [`AuthJson::lookup`] on the same file.
@@ -302,12 +308,12 @@ impl<'de> Visitor<'de> for RootVisitor<'_, '_> {
         let mut auths: Vec<(String, Option<Scan>)> = Vec::new();
         while let Some(Key(key)) = map.next_key::<Key>()? {
             if key.eq_ignore_ascii_case("auths") {
-                let scan = map.next_value_seed(AuthsSeed { ctx: self.ctx })?;
+                let (kind, scan) = map.next_value_seed(AuthsSeed { ctx: self.ctx })?;
                 match auths.iter_mut().find(|(k, _)| *k == key) {
                     Some(slot) => slot.1 = scan,
                     None => auths.push((key.to_string(), scan)),
                 }
-                root.insert(key.into_owned(), Value::Null);
+                root.insert(key.into_owned(), kind);
             } else if key.eq_ignore_ascii_case("credHelpers")
                 || key.eq_ignore_ascii_case("credsStore")
             {
@@ -321,14 +327,14 @@ impl<'de> Visitor<'de> for RootVisitor<'_, '_> {
     }
 }
 
-/// An `auths` value: a scan when it is an object, `None` for anything else.
+/// An `auths` value: a placeholder of its JSON type, and a scan when it is an object.
 struct AuthsSeed<'a, 'c> {
     ctx: &'a Ctx<'c>,
 }
 
 impl<'de> DeserializeSeed<'de> for AuthsSeed<'_, '_> {
-    type Value = Option<Scan>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Scan>, D::Error> {
+    type Value = (Value, Option<Scan>);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(AuthsVisitor { ctx: self.ctx })
     }
 }
@@ -338,36 +344,38 @@ struct AuthsVisitor<'a, 'c> {
 }
 
 impl<'de> Visitor<'de> for AuthsVisitor<'_, '_> {
-    type Value = Option<Scan>;
+    type Value = (Value, Option<Scan>);
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a map")
     }
     fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((Value::Bool(false), None))
     }
     fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((Value::from(0), None))
     }
     fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((Value::from(0), None))
     }
     fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((Value::from(0), None))
     }
     fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((Value::String(String::new()), None))
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((Value::Null, None))
     }
     fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((Value::Null, None))
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(SkipVisitor).map(|_| None)
+        d.deserialize_any(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        SkipVisitor.visit_seq(seq).map(|_| None)
+        SkipVisitor
+            .visit_seq(seq)
+            .map(|_| (Value::Array(Vec::new()), None))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut scan = Scan {
@@ -390,7 +398,7 @@ impl<'de> Visitor<'de> for AuthsVisitor<'_, '_> {
                 }
             }
         }
-        Ok(Some(scan))
+        Ok((Value::Object(Map::new()), Some(scan)))
     }
 }
 
@@ -539,6 +547,15 @@ mod tests {
             "{\"x\":[1,]}",
             "{\"auths\":{\"h\":{\"auth\":\"x\",}}}",
             "{\"auths\":{1:2}}",
+            // a map field that is not a map: refused by both (finding 7)
+            "{\"auths\":[\"keep-me\"],\"x\":1}",
+            "{\"auths\":42}",
+            "{\"credHelpers\":\"x\",\"auths\":{}}",
+            "{\"Auths\":{},\"AUTHS\":true}",
+            "{\"auths\":{\"h\":{}},\"auths\":5}",
+            "{\"auths\":5,\"auths\":{}}",
+            "{\"credhelpers\":null,\"auths\":null}",
+            "{\"auths\":[1,{\"a\":[]}],\"x\":}",
         ];
         for text in cases {
             both(text);

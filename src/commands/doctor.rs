@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::commands::printable;
 use crate::credential::{AuthFieldError, decode_auth};
 use crate::env::{AuthFileFormat, Env};
 use crate::error::{Error, Result};
@@ -92,18 +93,21 @@ pub fn run(
     check_registries_conf(env, &mut r, &mut helpers);
     check_helpers(env, &mut r, &helpers);
 
+    // Paths, keys and helper names come from files and the environment: made printable.
+    let p_ = |s: &str| printable(s).into_owned();
     for n in &notes {
-        writeln!(out, "{n}").map_err(w)?;
+        writeln!(out, "{}", p_(n)).map_err(w)?;
     }
     for p in &r.problems {
+        let (file, message) = (p_(&p.file), p_(&p.message));
         if p.line > 0 && p.column > 0 {
-            writeln!(out, "{}:{}:{}: {}", p.file, p.line, p.column, p.message).map_err(w)?;
+            writeln!(out, "{file}:{}:{}: {message}", p.line, p.column).map_err(w)?;
         } else if p.line > 0 {
-            writeln!(out, "{}:{}: {}", p.file, p.line, p.message).map_err(w)?;
+            writeln!(out, "{file}:{}: {message}", p.line).map_err(w)?;
         } else {
-            writeln!(out, "{}: {}", p.file, p.message).map_err(w)?;
+            writeln!(out, "{file}: {message}").map_err(w)?;
         }
-        writeln!(out, "    fix: {}", p.fix).map_err(w)?;
+        writeln!(out, "    fix: {}", p_(&p.fix)).map_err(w)?;
     }
     let files = r.checked.len();
     match r.problems.len() {
@@ -203,7 +207,7 @@ fn check_own_config(
             Err(e) => r.add(
                 &origin,
                 0,
-                format!("store = \"keyring\" but the keyring is unreachable: {}", one_line(&e.to_string())),
+                format!("store = \"keyring\" but the keyring cannot answer (unreachable or locked): {}", one_line(&e.to_string())),
                 "start and unlock the keyring (on a headless Linux box: gnome-keyring-daemon --unlock in a D-Bus session), or set store = \"auth-file\"".into(),
             ),
         }
@@ -252,6 +256,17 @@ fn check_auth_files(env: &Env, r: &mut Report, helpers: &mut Vec<(String, PathBu
             );
             continue;
         };
+        if file.format == AuthFileFormat::Auths
+            && let Some((name, kind)) = crate::auth_json::bad_map_field(root)
+        {
+            r.add(
+                path,
+                line_of(&text, &format!("\"{name}\"")),
+                crate::auth_json::bad_map_field_message(name, kind),
+                format!("make {name} a JSON object ({{\"registry\": {{…}}}}); until then ocicred, docker and podman refuse this file, and ocicred never rewrites it"),
+            );
+            continue;
+        }
         let field = |name: &str| {
             root.iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))

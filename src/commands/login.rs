@@ -21,6 +21,7 @@ use crate::resolver::Resolver;
 use crate::secret::Secret;
 
 pub use crate::oci::http::{HttpClient, Method, Request, Response, describe};
+use crate::oci::plain_http_allowed;
 
 /// How long one HTTP call of the check may take.
 pub const PER_CALL: std::time::Duration = std::time::Duration::from_secs(10);
@@ -166,17 +167,8 @@ pub enum Verdict {
     Refused(u16),
 }
 
-/// True for `localhost`, `*.localhost` and loopback addresses, with or without a port.
-fn is_loopback(authority: &str) -> bool {
-    let host = match authority.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => match authority.rsplit_once(':') {
-            Some((h, p)) if !h.contains(':') && p.chars().all(|c| c.is_ascii_digit()) => h,
-            _ => authority,
-        },
-    };
-    crate::oci::target::is_loopback(host)
-}
+/// How long the check that a name is loopback may take.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Checks `username`/`password` against `host` (`host[:port]`).
 pub fn verify(
@@ -194,7 +186,7 @@ pub fn verify(
     let mut base = format!("https://{host}");
     let first = match get(http, &format!("{base}/v2/"), None) {
         Ok(a) => a,
-        Err(e) if is_loopback(host) || insecure(host) => {
+        Err(e) if plain_http_allowed(http, host, insecure, RESOLVE_TIMEOUT) => {
             base = format!("http://{host}");
             get(http, &format!("{base}/v2/"), None).map_err(|_| e)?
         }
@@ -237,7 +229,7 @@ pub fn verify(
             let Some(realm) = ch.param("realm") else {
                 continue;
             };
-            if !realm_allowed(realm, insecure) {
+            if !realm_allowed(http, realm, insecure) {
                 return Err(Error::Http(format!(
                     "the token realm {} is not HTTPS; refusing to send the password there",
                     describe(realm)
@@ -259,11 +251,12 @@ pub fn verify(
 }
 
 /// A realm gets the password only over HTTPS, or plain HTTP on a loopback or insecure host.
-fn realm_allowed(realm: &str, insecure: InsecureFn) -> bool {
+fn realm_allowed(http: &dyn HttpClient, realm: &str, insecure: InsecureFn) -> bool {
     realm.starts_with("https://")
         || realm.strip_prefix("http://").is_some_and(|rest| {
             let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-            is_loopback(authority) || insecure(authority)
+            let authority = authority.rsplit('@').next().unwrap_or(authority);
+            plain_http_allowed(http, authority, insecure, RESOLVE_TIMEOUT)
         })
 }
 
@@ -315,6 +308,10 @@ mod tests {
                 www_authenticate: www.clone(),
                 body: Vec::new(),
             })
+        }
+
+        fn resolve_loopback(&self, _: &str, _: std::time::Duration) -> bool {
+            false
         }
     }
 
@@ -381,8 +378,13 @@ mod tests {
 
     #[test]
     fn loopback_and_insecure_hosts() {
-        assert!(is_loopback("127.0.0.1:5000") && is_loopback("[::1]:5000"));
-        assert!(is_loopback("localhost") && !is_loopback("example.org:5000"));
+        let p = Scripted::new(&[]);
+        let lo = |a: &str| plain_http_allowed(&p, a, &none, RESOLVE_TIMEOUT);
+        assert!(lo("127.0.0.1:5000") && lo("[::1]:5000") && lo("localhost"));
+        assert!(!lo("example.org:5000"));
+        // `*.localhost` is loopback only if it resolves so (the scripted resolver says no).
+        assert!(!lo("reg.localhost:5000"));
+        assert!(!realm_allowed(&p, "http://reg.localhost/token", &none));
         let insecure = |h: &str| h == "reg.lan:5000";
         let p = Scripted::new(&[
             ("http://reg.lan:5000/v2/", false, 401, &["Basic realm=x"]),
@@ -392,7 +394,7 @@ mod tests {
             verify(&p, &insecure, "reg.lan:5000", "u", &pw()).unwrap(),
             Verdict::Refused(403)
         );
-        assert!(realm_allowed("http://reg.lan:5000/token", &insecure));
-        assert!(!realm_allowed("http://other/token", &insecure));
+        assert!(realm_allowed(&p, "http://reg.lan:5000/token", &insecure));
+        assert!(!realm_allowed(&p, "http://other/token", &insecure));
     }
 }

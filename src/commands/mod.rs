@@ -15,6 +15,7 @@ pub mod manual;
 pub mod resolve;
 pub mod setup;
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -55,8 +56,38 @@ pub fn write_json(out: &mut dyn std::io::Write, v: &Value) -> Result<(), Error> 
     writeln!(out, "{text}").map_err(write_err)
 }
 
-/// Left-aligned columns: every row padded to the widest cell of its column.
+/// Text for a person's terminal (SPEC §9): control characters (C0, DEL, C1) and the Unicode
+/// bidirectional controls are escaped (`\n`, `\x1b`, `\u{202e}`), so a stored user name or key
+/// cannot recolour the terminal, move the cursor or forge a row. Everything else is kept.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    fn hostile(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !s.chars().any(hostile) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if hostile(c) && (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if hostile(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Left-aligned columns: every row padded to the widest cell of its column. Cells are made
+/// [`printable`].
 pub fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<Cow<'_, str>>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| printable(c)).collect())
+        .collect();
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {
@@ -68,7 +99,7 @@ pub fn table(rows: &[Vec<String>]) -> String {
         })
         .collect();
     let mut out = String::new();
-    for row in rows {
+    for row in &rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
             if c + 1 == row.len() {
@@ -83,4 +114,23 @@ pub fn table(rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert!(matches!(printable("alice é ü"), Cow::Borrowed("alice é ü")));
+        assert_eq!(
+            printable("evil\u{1b}[31m\nrow\t\r\u{7}\u{7f}\u{9b}\u{202e}x"),
+            "evil\\x1b[31m\\nrow\\t\\r\\x07\\x7f\\u{9b}\\u{202e}x"
+        );
+        let t = table(&[
+            vec!["a\nb".into(), "c".into()],
+            vec!["x".into(), "y".into()],
+        ]);
+        assert_eq!(t, "a\\nb  c\nx     y\n");
+    }
 }

@@ -5,15 +5,19 @@
 //! timeouts on every call, no redirects followed (so a header never travels to a host the
 //! exchange did not choose), a cap on response bodies, `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`
 //! (never for loopback hosts), `SSL_CERT_FILE` as the trusted roots when set (else the bundled
-//! Mozilla roots), and error lines that name only the scheme and host of a URL.
+//! Mozilla roots), and error lines that name only the scheme and host of a URL. A name vetted as
+//! loopback by [`HttpClient::resolve_loopback`] is pinned: later calls connect to exactly the
+//! addresses that were checked, never through a proxy, so a second lookup cannot move it.
 
 use std::cell::RefCell;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::env::{Env, redact_proxy};
 use crate::error::{Error, Result};
-use crate::oci::target::is_loopback;
+use crate::oci::target::{all_loopback, is_loopback};
 use crate::secret::Secret;
 
 /// The largest response body read (token responses are a few KiB).
@@ -61,6 +65,10 @@ impl std::fmt::Debug for Response {
 /// Sends a request. Implementations follow no redirects and never add credentials.
 pub trait HttpClient {
     fn send(&self, req: &Request) -> Result<Response>;
+
+    /// True when the name `host` resolves (within `timeout`) and every address is loopback.
+    /// The client then reaches `host` only at those addresses, never through a proxy.
+    fn resolve_loopback(&self, host: &str, timeout: Duration) -> bool;
 }
 
 /// `scheme://host[:port]` of a URL, for messages (no path, query or user info).
@@ -157,11 +165,56 @@ pub fn no_proxy_matches(list: &str, host: &str) -> bool {
     })
 }
 
+/// Names vetted as loopback, with the addresses that were checked.
+type Pins = Arc<Mutex<Vec<(String, Vec<IpAddr>)>>>;
+
+fn pinned(pins: &Pins, host: &str) -> Option<Vec<IpAddr>> {
+    let pins = pins.lock().unwrap_or_else(|p| p.into_inner());
+    pins.iter()
+        .find(|(h, _)| h.eq_ignore_ascii_case(host))
+        .map(|(_, a)| a.clone())
+}
+
+/// ureq's resolver, except that a pinned name gets exactly its vetted addresses.
+#[derive(Debug)]
+struct PinningResolver {
+    pins: Pins,
+    inner: ureq::unversioned::resolver::DefaultResolver,
+}
+
+impl ureq::unversioned::resolver::Resolver for PinningResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> std::result::Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().unwrap_or("");
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if let Some(addrs) = pinned(&self.pins, host) {
+            let https = uri
+                .scheme_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("https"));
+            let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+            let mut out = self.empty();
+            for ip in addrs.into_iter().take(16) {
+                out.push(SocketAddr::new(ip, port));
+            }
+            return Ok(out);
+        }
+        self.inner.resolve(uri, config, timeout)
+    }
+}
+
 /// The real client: one `ureq::Agent` per proxy choice, built on first use so that a call
 /// answered from the cache pays nothing for TLS set-up.
 pub struct UreqClient {
     config: ClientConfig,
     agents: RefCell<Vec<(Option<String>, ureq::Agent)>>,
+    pins: Pins,
 }
 
 impl UreqClient {
@@ -169,6 +222,7 @@ impl UreqClient {
         UreqClient {
             config,
             agents: RefCell::new(Vec::new()),
+            pins: Pins::default(),
         }
     }
 
@@ -193,7 +247,7 @@ impl UreqClient {
             ),
             None => None,
         };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
@@ -201,8 +255,15 @@ impl UreqClient {
             .user_agent(concat!("ocicred/", env!("CARGO_PKG_VERSION")))
             .proxy(proxy)
             .tls_config(tls.build())
-            .build()
-            .into();
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            PinningResolver {
+                pins: self.pins.clone(),
+                inner: Default::default(),
+            },
+        );
         self.agents.borrow_mut().push((key, agent.clone()));
         Ok(agent)
     }
@@ -226,8 +287,38 @@ fn load_roots(path: &PathBuf) -> Result<ureq::tls::RootCerts> {
 }
 
 impl HttpClient for UreqClient {
+    fn resolve_loopback(&self, host: &str, timeout: Duration) -> bool {
+        let name = host.to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // getaddrinfo has no timeout of its own: a worker that is abandoned when late.
+        let spawned = std::thread::Builder::new()
+            .name("ocicred-resolve".into())
+            .spawn(move || {
+                let addrs: Vec<IpAddr> = (name.as_str(), 0)
+                    .to_socket_addrs()
+                    .map(|it| it.map(|a| a.ip()).collect())
+                    .unwrap_or_default();
+                let _ = tx.send(addrs);
+            });
+        if spawned.is_err() {
+            return false;
+        }
+        let addrs = rx.recv_timeout(timeout).unwrap_or_default();
+        if !all_loopback(&addrs) {
+            return false;
+        }
+        let mut pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
+        pins.retain(|(h, _)| !h.eq_ignore_ascii_case(host));
+        pins.push((host.to_ascii_lowercase(), addrs));
+        true
+    }
+
     fn send(&self, req: &Request) -> Result<Response> {
-        let proxy = self.config.proxy_for(&req.url).map(str::to_string);
+        let proxy = if pinned(&self.pins, &url_host(&req.url)).is_some() {
+            None
+        } else {
+            self.config.proxy_for(&req.url).map(str::to_string)
+        };
         let agent = self.agent(proxy.as_deref())?;
         let what = describe(&req.url);
         let fail = |e: ureq::Error| -> Error {

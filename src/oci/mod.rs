@@ -32,9 +32,6 @@ use target::{Target, is_loopback};
 /// The action ocicred asks tokens for.
 pub const ACTION: &str = "pull";
 
-/// The whole network budget of one call.
-pub const DEFAULT_BUDGET: Duration = Duration::from_millis(6500);
-
 /// The most one HTTP call may take.
 pub const PER_CALL: Duration = Duration::from_secs(3);
 
@@ -60,6 +57,8 @@ pub struct Exchange<'a> {
     pub insecure: InsecureFn<'a>,
     pub cache: Option<&'a TokenCache>,
     pub now: SystemTime,
+    /// What is left of the call's deadline when [`Exchange::answer`] starts: the credential
+    /// lookup and every HTTP call must fit in it.
     pub budget: Duration,
 }
 
@@ -91,7 +90,7 @@ impl Exchange<'_> {
         };
         let started = Instant::now();
         let deadline = started + self.budget;
-        self.check_plain_http(&target.scheme, &target.authority, &target.host)?;
+        self.check_plain_http(&target.scheme, &target.authority, deadline)?;
         let key = RegistryKey::parse(&format!("{}/{}", target.authority, target.repository))?;
         let cred = (self.lookup)(&key)?;
         let origin = target.origin();
@@ -145,13 +144,17 @@ impl Exchange<'_> {
         Ok(result.0)
     }
 
-    fn check_plain_http(&self, scheme: &str, authority: &str, host: &str) -> Result<()> {
-        if scheme == "http" && !is_loopback(host) && !(self.insecure)(authority) {
-            return Err(Error::Http(format!(
-                "refusing plain http to {authority}: not a loopback host and not marked insecure in registries.conf"
-            )));
+    fn check_plain_http(&self, scheme: &str, authority: &str, deadline: Instant) -> Result<()> {
+        if scheme != "http" {
+            return Ok(());
         }
-        Ok(())
+        let timeout = self.remaining(deadline, authority)?;
+        if plain_http_allowed(self.http, authority, self.insecure, timeout) {
+            return Ok(());
+        }
+        Err(Error::Http(format!(
+            "refusing plain http to {authority}: not a loopback host and not marked insecure in registries.conf"
+        )))
     }
 
     fn remaining(&self, deadline: Instant, what: &str) -> Result<Duration> {
@@ -243,7 +246,7 @@ impl Exchange<'_> {
         }
         let realm_auth = describe(realm);
         let realm_auth = realm_auth.split_once("://").map(|x| x.1).unwrap_or("");
-        self.check_plain_http(&scheme, realm_auth, &url_host(realm))?;
+        self.check_plain_http(&scheme, realm_auth, deadline)?;
         let scope = target.pull_scope();
         let what = describe(realm);
         let get = |authorization: Option<Secret<String>>| -> Result<http::Response> {
@@ -299,6 +302,21 @@ impl Exchange<'_> {
             lifetime: tok.lifetime,
         })
     }
+}
+
+/// May plain `http://` go to `authority` (`host[:port]`)? Only to a loopback host (SPEC §9:
+/// `localhost` or a literal loopback address, or a name whose every address is loopback, which
+/// `http` then pins) or to one marked `insecure` in registries.conf.
+pub fn plain_http_allowed(
+    http: &dyn HttpClient,
+    authority: &str,
+    insecure: InsecureFn,
+    timeout: Duration,
+) -> bool {
+    let host = url_host(&format!("http://{authority}"));
+    is_loopback(&host)
+        || insecure(authority)
+        || (!host.is_empty() && http.resolve_loopback(&host, timeout))
 }
 
 fn basic_value(user: &str, pass: &str) -> Secret<String> {
@@ -364,6 +382,11 @@ mod tests {
             self.seen.borrow_mut().push(s.clone());
             (self.route)(&s)
         }
+
+        /// The scripted resolver: `good.localhost` is loopback, every other name is not.
+        fn resolve_loopback(&self, host: &str, _: Duration) -> bool {
+            host == "good.localhost"
+        }
     }
 
     fn fake<F: Fn(&Seen) -> Result<Response>>(route: F) -> Fake<F> {
@@ -428,7 +451,7 @@ mod tests {
             insecure: &|_: &str| false,
             cache,
             now: now(),
-            budget: DEFAULT_BUDGET,
+            budget: crate::protocol::bazel::DEADLINE,
         }
     }
 
@@ -626,6 +649,22 @@ mod tests {
                 .is_ok()
         );
         assert!(e.answer("http://reg.example/v2/a/manifests/v1").is_err());
+        // A name is loopback only when it resolves to loopback alone (finding 4).
+        let e = ex(&http, &anon, None);
+        let err = e
+            .answer("http://evil.localhost:5000/v2/a/manifests/v1")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("refusing plain http to evil.localhost:5000"),
+            "{err}"
+        );
+        let n = http.seen.borrow().len();
+        assert!(
+            e.answer("http://good.localhost:5000/v2/a/manifests/v1")
+                .is_ok()
+        );
+        assert_eq!(http.seen.borrow().len(), n + 1);
         // A realm on plain http at a non-loopback host is refused too.
         let http = fake(|_: &Seen| resp(401, &[r#"Bearer realm="http://auth.example/token""#], ""));
         let err = ex(&http, &alice, None).answer(M).unwrap_err().to_string();

@@ -100,13 +100,25 @@ fn split_host(authority: &str) -> Option<String> {
     Some(host.to_string())
 }
 
-/// True for a loopback host name or address (`localhost`, `127.0.0.0/8`, `::1`).
+/// True for a host that is loopback by its spelling alone: `localhost` itself or a literal
+/// loopback address (`127.0.0.0/8`, `::1`, `::ffff:127.x.y.z`). Any other name, `*.localhost`
+/// included, is loopback only if it resolves to nothing but loopback addresses
+/// ([`all_loopback`]): a hosts entry can send such a name anywhere.
 pub fn is_loopback(host: &str) -> bool {
-    if host == "localhost" || host.ends_with(".localhost") {
+    if host.eq_ignore_ascii_case("localhost") {
         return true;
     }
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     host.parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback())
+        .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+/// True when a name resolved to at least one address and every one is loopback.
+pub fn all_loopback(addrs: &[std::net::IpAddr]) -> bool {
+    !addrs.is_empty() && addrs.iter().all(|ip| ip.to_canonical().is_loopback())
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -287,11 +299,33 @@ mod tests {
 
     #[test]
     fn loopback() {
-        for h in ["localhost", "127.0.0.1", "127.1.2.3", "::1", "a.localhost"] {
+        for h in [
+            "localhost",
+            "LocalHost",
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "[::1]",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(is_loopback(h), "{h}");
         }
-        for h in ["10.0.0.1", "localhost.example.com", "example.com", "::2"] {
+        // A name is not loopback by its spelling: `*.localhost` included (finding 4).
+        for h in [
+            "10.0.0.1",
+            "localhost.example.com",
+            "example.com",
+            "::2",
+            "a.localhost",
+            "localhost.",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(!is_loopback(h), "{h}");
         }
+        use std::net::IpAddr;
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(all_loopback(&[ip("127.0.0.1"), ip("::1")]));
+        assert!(!all_loopback(&[ip("127.0.0.1"), ip("192.0.2.2")]));
+        assert!(!all_loopback(&[]));
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! It owns how a token request is spelled (the realm's own query kept, `service` and `scope`
 //! form-encoded, the OAuth2 `refresh_token` form with a `client_id`), how a token response is
-//! read (`token` preferred over `access_token`; `expires_in` missing, zero or odd → 60 s;
-//! `issued_at` ignored, since the local receipt time is what counts), and the expiry Bazel is
-//! told: receipt time + lifetime − min(60 s, lifetime/2), printed as `YYYY-MM-DDTHH:MM:SSZ`.
+//! read (`token` preferred over `access_token`, and used only if it is an RFC 6750 `b64token`,
+//! so a hostile server cannot smuggle a quote, CR/LF or NUL into a header or the cache;
+//! `expires_in` missing, zero or odd → 60 s, more than a day → a day; `issued_at` ignored,
+//! since the local receipt time is what counts), and the expiry Bazel is told: receipt time +
+//! lifetime − min(60 s, lifetime/2), printed as `YYYY-MM-DDTHH:MM:SSZ`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,6 +20,18 @@ pub const CLIENT_ID: &str = "ocicred";
 
 /// The lifetime a token has when the server does not say (distribution token spec).
 pub const DEFAULT_LIFETIME: u64 = 60;
+
+/// The longest lifetime believed: a server that says more (`1e308`) gets a day.
+pub const MAX_LIFETIME: u64 = 86_400;
+
+/// True for an RFC 6750 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+pub fn is_b64token(t: &str) -> bool {
+    let body = t.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
 
 /// A token as the endpoint handed it out.
 #[derive(Debug)]
@@ -103,11 +117,16 @@ pub fn parse_response(body: &[u8], host: &str) -> Result<Token> {
         .flatten()
         .find(|t| !t.is_empty())
         .ok_or_else(|| Error::Http(format!("token server {host} sent no token")))?;
+    if !is_b64token(&token) {
+        return Err(Error::Http(format!(
+            "token server {host} sent a token that is not a plain bearer token (RFC 6750 b64token)"
+        )));
+    }
     let lifetime = wire
         .expires_in
         .and_then(|v| v.as_f64())
         .filter(|s| s.is_finite() && *s >= 1.0)
-        .map(|s| s.min(u32::MAX as f64) as u64)
+        .map(|s| s.min(MAX_LIFETIME as f64) as u64)
         .unwrap_or(DEFAULT_LIFETIME);
     Ok(Token {
         token: Secret::new(token),
@@ -209,11 +228,52 @@ mod tests {
         assert_eq!(t.lifetime, 60);
         let t = parse_response(br#"{"token":"a","expires_in":3600.5}"#, "h").unwrap();
         assert_eq!(t.lifetime, 3600);
+        // A huge lifetime is a day (finding 10): never an `expires` in another century.
+        for huge in ["1e308", "86401", "18446744073709551616"] {
+            let body = format!(r#"{{"token":"a","expires_in":{huge}}}"#);
+            assert_eq!(
+                parse_response(body.as_bytes(), "h").unwrap().lifetime,
+                MAX_LIFETIME
+            );
+        }
         let e = parse_response(br#"{"expires_in":300}"#, "h").unwrap_err();
         assert_eq!(e.to_string(), "token server h sent no token");
         let e = parse_response(b"<html>secret</html>", "h").unwrap_err();
         assert!(!e.to_string().contains("secret"));
         assert!(parse_response(br#"{"token":null,"access_token":"x"}"#, "h").is_ok());
+    }
+
+    #[test]
+    fn only_b64tokens_are_tokens() {
+        for ok in ["a", "eyJhbGciOi.J9-_~+/x", "abc==", "A1"] {
+            assert!(is_b64token(ok), "{ok}");
+            let body = serde_json::json!({ "token": ok }).to_string();
+            assert!(parse_response(body.as_bytes(), "h").is_ok(), "{ok}");
+        }
+        // Finding 9: header injection, NUL, spaces, quotes, non-ASCII, padding only.
+        for bad in [
+            "a\"b\r\nX-Injected: 1",
+            "a\0b",
+            "a b",
+            "\"x\"",
+            "=",
+            "==",
+            "a=b",
+            "t\u{e9}",
+            "a,b",
+        ] {
+            assert!(!is_b64token(bad), "{bad:?}");
+            let body = serde_json::json!({ "token": bad }).to_string();
+            let e = parse_response(body.as_bytes(), "h")
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                e,
+                "token server h sent a token that is not a plain bearer token (RFC 6750 b64token)"
+            );
+            let body = serde_json::json!({ "access_token": bad }).to_string();
+            assert!(parse_response(body.as_bytes(), "h").is_err());
+        }
     }
 
     #[test]

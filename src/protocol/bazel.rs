@@ -8,7 +8,7 @@
 //! from the environment.
 
 use std::io::Write;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
@@ -23,6 +23,10 @@ use crate::resolver::Resolver;
 
 /// The largest request read.
 pub const MAX_REQUEST: usize = super::MAX_STDIN;
+
+/// The whole call's deadline: every helper, keyring call and HTTP request of one `get` fits in
+/// it, however many there are (Bazel gives up at 10 s).
+pub const DEADLINE: Duration = Duration::from_secs(8);
 
 /// Reads the `uri` of a request.
 pub fn parse_request(input: &[u8]) -> Result<String> {
@@ -95,12 +99,14 @@ pub fn resolver_lookup(resolver: &Resolver, key: &RegistryKey) -> Result<Option<
 
 /// The production entry point: the real HTTP client, the user's token cache (when usable),
 /// the clock, and `resolver` for credentials. `insecure` says which `host[:port]` may use plain
-/// HTTP: the registries and mirrors marked `insecure` in registries.conf.
+/// HTTP: the registries and mirrors marked `insecure` in registries.conf. Everything,
+/// credential lookup included, must be done by `deadline`.
 pub fn run(
     input: &[u8],
     env: &Env,
     resolver: &Resolver,
     insecure: InsecureFn,
+    deadline: Instant,
     out: &mut dyn Write,
 ) -> Result<()> {
     let http = UreqClient::new(ClientConfig::from_env(env));
@@ -114,7 +120,7 @@ pub fn run(
         insecure,
         cache: cache.as_ref(),
         now: SystemTime::now(),
-        budget: oci::DEFAULT_BUDGET,
+        budget: deadline.saturating_duration_since(Instant::now()),
     };
     handle(input, &exchange, out)
 }

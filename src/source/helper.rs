@@ -2,9 +2,10 @@
 //!
 //! It owns the client side of the protocol (what to send, how to read the answer, the exact
 //! not-found text) and the subprocess seam [`HelperRunner`]. The real runner finds the program
-//! on `PATH`, gives it 5 s, kills it after that, and marks its environment so that an ocicred
-//! started further down the chain never runs helpers again (the loop guard). Helpers only ever
-//! see a bare host.
+//! on `PATH`, gives it 5 s (or what is left of the whole call's deadline, if less), kills its
+//! process group after that — also when it exits but leaves a process behind that holds its
+//! stdin or stdout — and marks its environment so that an ocicred started further down the
+//! chain never runs helpers again (the loop guard). Helpers only ever see a bare host.
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -27,6 +28,8 @@ pub const HELPER_TIMEOUT: Duration = Duration::from_secs(5);
 pub const CHAIN_VAR: &str = "OCICRED_HELPER_CHAIN";
 /// The most ocicred reads from a helper's stdout.
 const MAX_OUTPUT: u64 = 1024 * 1024;
+/// Less time than this left of the call's deadline: the helper is not started at all.
+const MIN_RUN: Duration = Duration::from_millis(50);
 
 /// What a helper run produced. `Debug` shows the size of stdout, not its bytes (a `get`
 /// answer holds the secret).
@@ -62,6 +65,8 @@ pub struct ProcessRunner {
     /// Set when this process was itself started by ocicred as a helper.
     in_chain: bool,
     timeout: Duration,
+    /// The whole call's deadline (a Bazel `get`): a helper gets what is left, if less.
+    deadline: Option<Instant>,
 }
 
 impl ProcessRunner {
@@ -72,7 +77,14 @@ impl ProcessRunner {
             self_exe,
             in_chain,
             timeout: HELPER_TIMEOUT,
+            deadline: None,
         }
+    }
+
+    /// Bounds every helper run by `deadline` as well: each gets min(5 s, the time left).
+    pub fn with_deadline(mut self, deadline: Option<Instant>) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     /// Finds `docker-credential-<name>` on `PATH`.
@@ -126,6 +138,24 @@ impl HelperRunner for ProcessRunner {
         let program = self
             .find(name)
             .ok_or_else(|| helper_err("executable file not found in $PATH".into()))?;
+        let start = Instant::now();
+        // Its own bound, or what is left of the whole call's deadline if that is less.
+        let timeout = match self.deadline {
+            Some(d) => self.timeout.min(d.saturating_duration_since(start)),
+            None => self.timeout,
+        };
+        if timeout < MIN_RUN {
+            return Err(helper_err(
+                "not run: the call's deadline has passed (earlier helpers used it up)".into(),
+            ));
+        }
+        let deadline = start + timeout;
+        let stopped = || {
+            helper_err(format!(
+                "timed out after {} s and was stopped",
+                timeout.as_secs_f32().round()
+            ))
+        };
         let mut child = Command::new(&program)
             .arg(action)
             // Its own process group, so a timeout stops whatever it started too.
@@ -136,8 +166,11 @@ impl HelperRunner for ProcessRunner {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| helper_err(format!("cannot start: {e}")))?;
+        let pid = child.id();
         let mut stdin = child.stdin.take().expect("stdin was piped");
         let input = input.to_vec();
+        // The input may be larger than a pipe holds: a thread writes it, so that a helper that
+        // does not read (or leaves a process behind holding the pipe) cannot stall us.
         let writer = std::thread::spawn(move || {
             let _ = stdin.write_all(&input);
         });
@@ -147,31 +180,39 @@ impl HelperRunner for ProcessRunner {
             let _ = (&mut stdout).take(MAX_OUTPUT).read_to_end(&mut buf);
             buf
         });
-        let start = Instant::now();
         let mut pause = Duration::from_micros(200);
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
-                Ok(None) if start.elapsed() >= self.timeout => {
-                    kill_group(child.id());
+                Ok(None) if Instant::now() >= deadline => {
+                    kill_group(pid);
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(helper_err(format!(
-                        "timed out after {} s and was stopped",
-                        self.timeout.as_secs()
-                    )));
+                    return Err(stopped());
                 }
                 Ok(None) => {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(20));
                 }
-                Err(e) => return Err(helper_err(format!("wait failed: {e}"))),
+                Err(e) => {
+                    kill_group(pid);
+                    return Err(helper_err(format!("wait failed: {e}")));
+                }
             }
         };
-        let _ = writer.join();
-        // A grandchild may keep stdout open; do not wait on it forever.
-        let stdout = join_with_deadline(reader, start + self.timeout)
-            .ok_or_else(|| helper_err("its output did not close".into()))?;
+        // The helper has exited, but a process it left behind may still hold its stdin (our
+        // writer blocks on a full pipe) or its stdout (our reader never sees the end). Both
+        // are bounded by the helper's deadline; then its whole process group is killed, which
+        // closes the pipes, and the threads end (or are left behind if something escaped it).
+        let wrote = join_with_deadline(writer, deadline);
+        let stdout = join_with_deadline(reader, deadline);
+        let (Some(()), Some(stdout)) = (wrote, stdout) else {
+            kill_group(pid);
+            return Err(helper_err(format!(
+                "left a process holding its input or output; stopped after {} s",
+                timeout.as_secs_f32().round()
+            )));
+        };
         Ok(HelperOutput {
             success: status.success(),
             stdout,
@@ -190,10 +231,7 @@ fn kill_group(pid: u32) {
     }
 }
 
-fn join_with_deadline(
-    handle: std::thread::JoinHandle<Vec<u8>>,
-    deadline: Instant,
-) -> Option<Vec<u8>> {
+fn join_with_deadline<T>(handle: std::thread::JoinHandle<T>, deadline: Instant) -> Option<T> {
     while !handle.is_finished() {
         if Instant::now() >= deadline {
             return None;

@@ -92,7 +92,7 @@ fn access_token_only_no_expires_in_nanosecond_issued_at() {
     assert!(later.contains(&e), "{e} not in {later:?}");
 }
 
-fn rfc(secs: u64) -> String {
+pub(crate) fn rfc(secs: u64) -> String {
     // Same civil-date arithmetic as the product, re-derived for the test.
     let days = (secs / 86_400) as i64;
     let z = days + 719_468;

@@ -391,7 +391,16 @@ impl Server {
         port: u16,
         handler: impl Fn(&Seen, &str) -> Reply + Send + Sync + 'static,
     ) -> Server {
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        Server::start_at("127.0.0.1", port, handler)
+    }
+
+    /// A server on `ip` (e.g. a non-loopback address of this machine).
+    pub fn start_at(
+        ip: &str,
+        port: u16,
+        handler: impl Fn(&Seen, &str) -> Reply + Send + Sync + 'static,
+    ) -> Server {
+        let listener = TcpListener::bind((ip, port)).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -689,7 +698,7 @@ impl Home {
     }
 
     pub fn command(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_ocicred"));
+        let mut c = Command::new(crate::support::ocicred_bin());
         c.env_clear()
             .env("HOME", self.path())
             .env("XDG_RUNTIME_DIR", self.path().join("run"))

@@ -373,7 +373,10 @@ fn no_reachable_keyring_is_a_clear_bounded_error() {
     assert!(!out.stdout.contains("SeKrit") && !out.stderr.contains("SeKrit"));
     let out = run(env.ocicred(&["doctor"]), b"");
     assert_eq!(out.code, 1, "{out:#?}");
-    assert!(out.stdout.contains("keyring is unreachable"), "{out:#?}");
+    assert!(
+        out.stdout.contains("keyring cannot answer (unreachable"),
+        "{out:#?}"
+    );
 }
 
 #[test]
@@ -579,4 +582,24 @@ fn parallel_stores_of_one_key_leave_one_item() {
     let v: serde_json::Value = serde_json::from_str(got.ok()).unwrap();
     let user = v["Username"].as_str().unwrap();
     assert_eq!(v["Secret"].as_str().unwrap(), user.replace("user", "pw"));
+}
+
+#[test]
+fn finding10_doctor_reports_a_locked_keyring() {
+    // Reachable but locked: `doctor` must not call it "reachable, no problems" — every `get`
+    // and `store` would fail or wait for an unlock prompt.
+    let (mut env, mut ks) = keyring_env();
+    assert_eq!(store(&env, "before.org", "u", "pw").code, 0);
+    let out = run(env.ocicred(&["doctor"]), b"");
+    assert_eq!(out.code, 0, "unlocked: no problem {out:#?}");
+    assert!(out.stdout.contains("reachable"), "{out:#?}");
+    ks.relock(&env);
+    env.set("OCICRED_STORE", "keyring");
+    let start = Instant::now();
+    let out = run(env.ocicred(&["doctor"]), b"");
+    assert!(start.elapsed() < Duration::from_secs(8), "bounded");
+    assert_eq!(out.code, 1, "{out:#?}");
+    assert!(out.stdout.contains("locked"), "{out:#?}");
+    assert!(!out.stdout.contains("No problems"), "{out:#?}");
+    assert!(!out.stdout.contains(": reachable"), "{out:#?}");
 }

@@ -25,6 +25,9 @@ mod docker;
 mod fuzz_regressions;
 /// Hostile input: symlinks, other users' files, deep nesting, huge and non-UTF-8 input.
 mod hostile;
+/// Hostile peers and files: look-alike loopback names, slow helpers against the Bazel
+/// deadline, helpers that hold their stdin, non-map `auths`, bad tokens, control characters.
+mod hostile_peers;
 /// Secret hygiene: no secret on stderr, in list output, errors, panics or stray files.
 mod hygiene;
 /// The OS keyring backend against a real gnome-keyring on a private D-Bus.

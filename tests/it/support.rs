@@ -11,9 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The built binary.
+/// The built binary, or `$OCICRED_TEST_BIN` when set (to run a test against another build,
+/// e.g. main's, to see that a regression test fails there).
+#[allow(clippy::disallowed_methods)] // the test harness's own environment, not the product's
 pub fn ocicred_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ocicred"))
+    match std::env::var_os("OCICRED_TEST_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_ocicred")),
+    }
 }
 
 /// The repository root.

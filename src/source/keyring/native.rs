@@ -49,8 +49,8 @@ pub fn connect() -> Result<Conn, String> {
     store.map(Conn).map_err(|e| one_line(&e.to_string()))
 }
 
-pub fn vendor(c: &Conn) -> String {
-    c.0.vendor()
+pub fn vendor(c: &Conn) -> Result<String, Fail> {
+    Ok(c.0.vendor())
 }
 
 /// Windows: an explicit target name, since the default `user.service` would split keys

@@ -60,6 +60,8 @@ pub struct OsKeyring {
     hint: String,
     /// The session bus address and the user id, for the fast `get` path (Secret Service).
     bus: Option<(String, u32)>,
+    /// The whole call's deadline (a Bazel `get`): each wait is cut to what is left of it.
+    deadline: Option<std::time::Instant>,
 }
 
 impl OsKeyring {
@@ -70,6 +72,23 @@ impl OsKeyring {
             timeout,
             hint,
             bus: None,
+            deadline: None,
+        }
+    }
+
+    /// Cuts every wait to what is left of `deadline`.
+    pub fn with_deadline(mut self, deadline: Option<std::time::Instant>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// This call's bound: the per-call timeout, or what is left of the deadline if less.
+    fn bound(&self) -> Duration {
+        match self.deadline {
+            Some(d) => self
+                .timeout
+                .min(d.saturating_duration_since(std::time::Instant::now())),
+            None => self.timeout,
         }
     }
 
@@ -94,7 +113,7 @@ impl OsKeyring {
         if let Err(e) = spawned {
             return Err(Error::Keyring(format!("cannot start a thread: {e}")));
         }
-        match rx.recv_timeout(self.timeout) {
+        match rx.recv_timeout(self.bound()) {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(Fail::Connect(m))) => Err(Error::Keyring(format!(
                 "cannot reach the {PLATFORM}: {m}; {}",
@@ -121,13 +140,13 @@ impl OsKeyring {
 
 impl SecretStore for OsKeyring {
     fn describe(&self) -> Result<String> {
-        self.bounded("connect", || Ok(platform::vendor(&*conn()?)))
+        self.bounded("check", || platform::vendor(&*conn()?))
     }
 
     fn get(&self, account: &str) -> Result<Option<Secret<Vec<u8>>>> {
         // The direct path needs no worker thread: its socket reads and writes carry the bound.
         if let Some((address, uid)) = &self.bus {
-            match platform::get_fast(address, *uid, self.timeout, account) {
+            match platform::get_fast(address, *uid, self.bound(), account) {
                 Ok(found) => return Ok(found.map(Secret::new)),
                 Err(FastFail::TimedOut) => return Err(self.no_answer()),
                 Err(FastFail::Other) => {}

@@ -41,8 +41,20 @@ pub fn connect() -> Result<Conn, String> {
     Ok(Conn(Mutex::new(ss)))
 }
 
-pub fn vendor(_: &Conn) -> String {
-    "Secret Service store (org.freedesktop.secrets, via zbus)".into()
+/// Names the store; a locked default collection is an error (`doctor` must not call a
+/// keyring that cannot answer without an unlock prompt "reachable").
+pub fn vendor(c: &Conn) -> Result<String, Fail> {
+    let ss = lock(c);
+    let collection = ss
+        .get_default_collection()
+        .or_else(|_| ss.get_any_collection())
+        .map_err(fail)?;
+    if collection.is_locked().map_err(fail)? {
+        return Err(Fail::Locked(
+            "the keyring is locked (its default collection needs an unlock prompt)".into(),
+        ));
+    }
+    Ok("Secret Service store (org.freedesktop.secrets, via zbus)".into())
 }
 
 fn attrs(account: &str) -> HashMap<&str, &str> {
