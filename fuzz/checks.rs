@@ -45,6 +45,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("image_reference", check_image_reference),
     ("registries_conf", check_registries_conf),
     ("ocicred_config", check_ocicred_config),
+    ("route_match", check_route_match),
 ];
 
 fn assert_one_line(what: &str, text: &str) {
@@ -560,5 +561,66 @@ pub fn check_ocicred_config(data: &[u8]) {
             shown.starts_with("/home/u/.config/ocicred/config.toml"),
             "{shown}"
         );
+    }
+}
+
+/// `[[route]]` matching (SPEC §13): the first line is a `match` pattern, every further line a
+/// pattern too and a key. Parsing never panics and fails in one line; a pattern matches the
+/// host it names (with every `*` filled in) and never a key that names no repository when it
+/// has a path; the selected route matches, and no matching route is more specific or earlier
+/// with the same rank.
+pub fn check_route_match(data: &[u8]) {
+    use ocicred::route::{parse_pattern, select_patterns};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let lines: Vec<&str> = text.lines().take(16).collect();
+    let mut patterns = Vec::new();
+    for line in &lines {
+        match parse_pattern(line) {
+            Ok(p) => {
+                // Its own host with each `*` filled in.
+                let filled = line
+                    .split('/')
+                    .next()
+                    .unwrap_or("")
+                    .split('.')
+                    .map(|l| if l == "*" { "x" } else { l })
+                    .collect::<Vec<_>>()
+                    .join(".");
+                if let Ok(k) = RegistryKey::parse(&filled)
+                    && !line.contains('/')
+                {
+                    assert!(p.matches(&k), "{line:?} does not match {filled:?}");
+                }
+                patterns.push(p);
+            }
+            Err(e) => assert_one_line("parse_pattern", &e),
+        }
+    }
+    for line in &lines {
+        let Ok(key) = RegistryKey::parse(line) else {
+            continue;
+        };
+        for p in &patterns {
+            if p.path_len() > 0 {
+                assert!(!p.matches(&key.host_only()), "{p:?} matched a bare host");
+            }
+        }
+        let rank = |p: &ocicred::route::Pattern| (p.path_len(), usize::MAX - p.wildcards());
+        match select_patterns(&patterns, &key) {
+            None => assert!(patterns.iter().all(|p| !p.matches(&key))),
+            Some(i) => {
+                assert!(patterns[i].matches(&key));
+                for (j, p) in patterns.iter().enumerate() {
+                    if p.matches(&key) {
+                        assert!(rank(p) <= rank(&patterns[i]), "{j} beats {i} for {key}");
+                        if rank(p) == rank(&patterns[i]) {
+                            assert!(j >= i, "{j} ties {i} and comes first");
+                        }
+                    }
+                }
+            }
+        }
     }
 }

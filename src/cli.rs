@@ -20,10 +20,12 @@ use crate::oci::http::{ClientConfig, UreqClient};
 use crate::ocicred_config::{self, OcicredConfig, StoreKind};
 use crate::protocol::{self, MAX_STDIN, Mode, docker};
 use crate::registries::{self, RegistriesConf};
-use crate::resolver::Resolver;
+use crate::resolver::{Resolver, RouteTo, Routed};
+use crate::route::{SourceName, Target};
 use crate::source::auth_file::AuthFilesSource;
 use crate::source::dual_write::DualWrite;
-use crate::source::helper::{HelperRunner, HelperSource, ProcessRunner};
+use crate::source::env::{AuthConfigSource, EnvSource, GithubTokenSource, VarsSource};
+use crate::source::helper::{HelperRunner, HelperSource, HubSpelling, ProcessRunner};
 use crate::source::keyring::{KeyringSource, OsKeyring};
 use crate::source::{Source, SourceSpec};
 
@@ -286,16 +288,59 @@ pub fn build_resolver_for(
         )
         .with_deadline(deadline),
     );
+    let auth_files = || {
+        AuthFilesSource::new(
+            env.auth_files(),
+            env.write_auth_file(),
+            env.docker_config_file(),
+            env.uid,
+            runner.clone(),
+        )
+    };
+    let env_first = || -> Vec<Box<dyn Source>> {
+        vec![
+            Box::new(EnvSource::new(env.vars.clone())),
+            Box::new(AuthConfigSource::new(env.vars.clone(), runner.clone())),
+        ]
+    };
+    let env_last =
+        || -> Vec<Box<dyn Source>> { vec![Box::new(GithubTokenSource::new(env.vars.clone()))] };
+    let routes = config
+        .routes
+        .iter()
+        .map(|route| {
+            let to = match &route.target {
+                Target::Helper(name) => RouteTo::Store(Box::new(HelperSource::with_spelling(
+                    name,
+                    runner.clone(),
+                    HubSpelling::Docker,
+                ))),
+                Target::Source(SourceName::Keyring) => {
+                    RouteTo::Store(Box::new(keyring_source(env, keyring_timeout)))
+                }
+                Target::Source(SourceName::AuthFile) => RouteTo::Store(Box::new(auth_files())),
+                Target::Source(SourceName::Env) => {
+                    RouteTo::Read(env_first().into_iter().chain(env_last()).collect())
+                }
+                Target::Source(SourceName::None) => RouteTo::Nothing,
+                Target::Vars { username, password } => RouteTo::Read(vec![Box::new(
+                    VarsSource::new(env.vars.clone(), username, password),
+                )]),
+                Target::Token(var) => RouteTo::Token {
+                    var: var.clone(),
+                    value: env.vars.get(var).cloned(),
+                },
+            };
+            Routed {
+                route: route.clone(),
+                to,
+            }
+        })
+        .collect();
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     for spec in source_specs(conf, &config) {
         let source: Box<dyn Source> = match &spec {
-            SourceSpec::AuthFiles => Box::new(AuthFilesSource::new(
-                env.auth_files(),
-                env.write_auth_file(),
-                env.docker_config_file(),
-                env.uid,
-                runner.clone(),
-            )),
+            SourceSpec::AuthFiles => Box::new(auth_files()),
             SourceSpec::Helper(name) => Box::new(HelperSource::new(name, runner.clone())),
             SourceSpec::Keyring => Box::new(keyring_source_until(env, keyring_timeout, deadline)),
         };
@@ -307,7 +352,13 @@ pub fn build_resolver_for(
         };
         sources.push(source);
     }
-    Ok(Resolver::new(sources).with_blocked(conf.clone().blocked_fn()))
+    let resolver = Resolver::new(sources).with_routes(routes);
+    let resolver = if config.env {
+        resolver.with_environment(env_first(), env_last())
+    } else {
+        resolver
+    };
+    Ok(resolver.with_blocked(conf.clone().blocked_fn()))
 }
 
 /// ocicred: one credential helper for OCI registries.
@@ -616,7 +667,7 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
 /// name can hold an escape sequence or a newline).
 fn list_table(env: &Env, out: &mut dyn Write) -> Result<i32> {
     let resolver = build_person_resolver(env)?;
-    let (items, errors) = resolver.list();
+    let (items, errors) = resolver.list_all();
     let w = |e: std::io::Error| Error::InvalidInput(format!("cannot write output: {e}"));
     let cell = |s: &str| commands::printable(s).into_owned();
     let rows: Vec<[String; 3]> = items

@@ -62,6 +62,25 @@ impl Credential {
     }
 }
 
+/// What a Bazel request may send to a registry: a credential to exchange for a token, or a
+/// ready registry token (a `token-env` route, SPEC §13) sent as `Bearer` without an exchange.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegistryAuth {
+    /// A credential for the token exchange (or Basic).
+    Credential(Credential),
+    /// A registry token, used as it is.
+    Token(Secret<String>),
+}
+
+/// True for an RFC 6750 `b64token`: the only shape of token ocicred puts in a header.
+pub fn is_b64token(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
 /// Encodes `user:password` as the `auth` field of an auth file.
 pub fn encode_auth(username: &str, password: &str) -> String {
     STANDARD.encode(format!("{username}:{password}"))

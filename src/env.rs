@@ -4,8 +4,11 @@
 //! receives an `Env` (tests build one with a struct literal). The path functions here are pure:
 //! they decide where files would be, and never look at the filesystem.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+
+use crate::secret::Secret;
 
 /// What ocicred reads from its environment. `Debug` hides the user and password a proxy URL
 /// may carry (`http://user:pass@proxy:3128`).
@@ -49,6 +52,58 @@ pub struct Env {
     pub ssl_cert_file: Option<PathBuf>,
     /// This program's own path (to detect a helper that is ocicred itself).
     pub self_exe: Option<PathBuf>,
+    /// Every other variable with a non-empty UTF-8 value, by name, for the credentials CI
+    /// hands over (SPEC §12: `DOCKER_<host>_USR`/`_PSW`, `DOCKER_AUTH_CONFIG`, `GHCR_TOKEN`,
+    /// `GITHUB_TOKEN`, …) and the variables a `[[route]]` names (§13). Values are secrets.
+    pub vars: EnvVars,
+}
+
+/// Environment variables by name. Values are [`Secret`]s: `Debug` shows the names only. An
+/// empty value counts as unset (CI systems expand a missing secret to `""`).
+#[derive(Clone, Default)]
+pub struct EnvVars(BTreeMap<String, Secret<String>>);
+
+impl EnvVars {
+    /// Builds the set from `(name, value)` pairs; empty values are dropped.
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> EnvVars {
+        EnvVars(
+            pairs
+                .into_iter()
+                .map(|(n, v)| (n.into(), v.into()))
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(n, v)| (n, Secret::new(v)))
+                .collect(),
+        )
+    }
+
+    /// The value of `name`, when set and not empty.
+    pub fn get(&self, name: &str) -> Option<&Secret<String>> {
+        self.0.get(name)
+    }
+
+    /// True when `name` is set and not empty.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// The names of the set variables that start with `prefix`, in byte order.
+    pub fn names_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> {
+        self.0
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .map(|(k, _)| k.as_str())
+            .take_while(move |k| k.starts_with(prefix))
+    }
+}
+
+impl std::fmt::Debug for EnvVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 /// A proxy URL with any `user:password@` replaced (for `Debug` output).
@@ -89,6 +144,7 @@ impl std::fmt::Debug for Env {
             .field("no_proxy", &self.no_proxy)
             .field("ssl_cert_file", &self.ssl_cert_file)
             .field("self_exe", &self.self_exe)
+            .field("vars", &self.vars)
             .finish()
     }
 }
@@ -130,6 +186,10 @@ impl Env {
             no_proxy: either("NO_PROXY", "no_proxy"),
             ssl_cert_file: path("SSL_CERT_FILE"),
             self_exe: std::env::current_exe().ok(),
+            vars: EnvVars::from_pairs(
+                std::env::vars_os()
+                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            ),
         }
     }
 
@@ -316,6 +376,32 @@ mod tests {
         assert!(shown.contains("http://<redacted>@proxy:3128/"), "{shown}");
         assert!(shown.contains("<redacted>@proxy:3128"), "{shown}");
         assert!(shown.contains("/home/u"), "{shown}");
+    }
+
+    #[test]
+    fn vars_hide_values_and_drop_empty_ones() {
+        let v = EnvVars::from_pairs([
+            ("DOCKER_a_USR", "alice"),
+            ("DOCKER_a_PSW", "hunter2"),
+            ("DOCKER_b_USR", ""),
+            ("DOCKEX", "x"),
+        ]);
+        let shown = format!(
+            "{:?}",
+            Env {
+                vars: v.clone(),
+                ..env()
+            }
+        );
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("alice"),
+            "{shown}"
+        );
+        assert!(shown.contains("DOCKER_a_PSW"), "{shown}");
+        assert!(!v.has("DOCKER_b_USR"));
+        assert_eq!(v.get("DOCKER_a_PSW").unwrap().expose(), "hunter2");
+        let names: Vec<_> = v.names_with_prefix("DOCKER_").collect();
+        assert_eq!(names, ["DOCKER_a_PSW", "DOCKER_a_USR"]);
     }
 
     #[test]

@@ -18,5 +18,6 @@ pub mod protocol;
 pub mod registries;
 pub mod registry;
 pub mod resolver;
+pub mod route;
 pub mod secret;
 pub mod source;

@@ -1,16 +1,23 @@
-//! ocicred's own configuration file: where its credentials go (`store`) and whether they are
-//! also copied into docker's `config.json` (`dual-write`).
+//! ocicred's own configuration file: where its credentials go (`store`), whether they are
+//! also copied into docker's `config.json` (`dual-write`), whether the environment is read
+//! (`env`, SPEC §12) and the `[[route]]` tables (§13).
 //!
 //! It owns reading `$OCICRED_CONFIG` (else `$XDG_CONFIG_HOME/ocicred/config.toml`), the
-//! `OCICRED_STORE` override, and the parse errors with line and column. A missing file means the
-//! defaults (`store = "auth-file"`, `dual-write = false`). Key names match case-insensitively,
-//! as the Go tools do for their TOML. Pure apart from [`load`], which reads the one file.
+//! `OCICRED_STORE` override, and the parse errors with line and column (from the TOML parser's
+//! spans). A missing file means the defaults (`store = "auth-file"`, `dual-write = false`,
+//! `env = true`, no routes). Key names match case-insensitively, as the Go tools do for their
+//! TOML. Pure apart from [`load`], which reads the one file.
 
 use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsio;
+use crate::route::{self, Route, SourceName, Target};
+use crate::source::SELF_NAME;
 
 /// Where ocicred itself keeps the credentials it is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +54,10 @@ pub struct OcicredConfig {
     pub store: StoreKind,
     /// Also write docker's `config.json`.
     pub dual_write: bool,
+    /// Read credentials from the environment (SPEC §12); `env = false` turns it off.
+    pub env: bool,
+    /// The `[[route]]` tables, in file order.
+    pub routes: Vec<Route>,
     /// The config file, when it exists.
     pub file: Option<PathBuf>,
     /// Keys in the file that ocicred does not know, with their line (for `doctor`).
@@ -58,6 +69,8 @@ impl Default for OcicredConfig {
         OcicredConfig {
             store: StoreKind::AuthFile,
             dual_write: false,
+            env: true,
+            routes: Vec::new(),
             file: None,
             unknown_keys: Vec::new(),
         }
@@ -127,52 +140,230 @@ pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
     }
 }
 
-fn key_line(text: &str, key: &str) -> usize {
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start().trim_start_matches('"');
-            // `get`: the line may have a multi-byte character where the key would end.
-            l.get(..key.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(key))
-        })
-        .map_or(0, |i| i + 1)
-}
-
 /// Parses the file's text.
 pub fn parse(text: &str, path: &Path) -> Result<OcicredConfig> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+    let table = DeTable::parse(text).map_err(|e| toml_error(path, text, &e))?;
     let mut config = OcicredConfig::default();
-    let bad = |key: &str, message: String| Error::Parse {
-        path: path.to_path_buf(),
-        line: key_line(text, key),
-        column: 0,
-        message,
+    let at = |span: std::ops::Range<usize>, message: String| {
+        let (line, column) = line_col(text, span.start);
+        Error::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
     };
-    for (key, value) in &table {
-        match key.to_ascii_lowercase().replace('_', "-").as_str() {
+    for (key, value) in table.get_ref() {
+        let name: &str = key.get_ref();
+        match name.to_ascii_lowercase().replace('_', "-").as_str() {
             "store" => {
-                let s = value.as_str().ok_or_else(|| {
-                    bad(
-                        key,
+                let s = value.get_ref().as_str().ok_or_else(|| {
+                    at(
+                        key.span(),
                         "store must be a string: \"auth-file\" or \"keyring\"".into(),
                     )
                 })?;
                 config.store = StoreKind::parse(s).ok_or_else(|| {
-                    bad(
-                        key,
+                    at(
+                        key.span(),
                         format!("store = {s:?} is not \"auth-file\" or \"keyring\""),
                     )
                 })?;
             }
             "dual-write" => {
                 config.dual_write = value
+                    .get_ref()
                     .as_bool()
-                    .ok_or_else(|| bad(key, "dual-write must be true or false".into()))?;
+                    .ok_or_else(|| at(key.span(), "dual-write must be true or false".into()))?;
             }
-            _ => config.unknown_keys.push((key.clone(), key_line(text, key))),
+            "env" => {
+                config.env = value
+                    .get_ref()
+                    .as_bool()
+                    .ok_or_else(|| at(key.span(), "env must be true or false".into()))?;
+            }
+            "route" => {
+                let DeValue::Array(items) = value.get_ref() else {
+                    return Err(at(
+                        key.span(),
+                        "route must be a list of tables: write each as [[route]]".into(),
+                    ));
+                };
+                for item in items.iter() {
+                    config.routes.push(parse_route(item, text, path)?);
+                }
+            }
+            _ => config
+                .unknown_keys
+                .push((name.to_string(), line_col(text, key.span().start).0)),
         }
     }
     Ok(config)
+}
+
+/// One `[[route]]` table (SPEC §13): `match` plus exactly one of `helper`, `source`,
+/// `username-env` with `password-env`, or `token-env`.
+fn parse_route(item: &Spanned<DeValue<'_>>, text: &str, path: &Path) -> Result<Route> {
+    let at = |span: std::ops::Range<usize>, message: String| {
+        let (line, column) = line_col(text, span.start);
+        Error::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    };
+    let DeValue::Table(table) = item.get_ref() else {
+        return Err(at(item.span(), "each route must be a table".into()));
+    };
+    // The route's position: its `[[route]]` header (the parser's span of a table in an array
+    // of tables may start at its first key), or the `{` of an inline table.
+    let start = item.span().start;
+    let header = if text.get(start..).is_some_and(|t| t.starts_with(['{', '['])) {
+        start
+    } else {
+        text.get(..start)
+            .and_then(|t| t.rfind("[["))
+            .unwrap_or(start)
+    };
+    let (line, column) = line_col(text, header);
+    let mut pattern: Option<(String, route::Pattern)> = None;
+    let mut targets: Vec<(Target, std::ops::Range<usize>)> = Vec::new();
+    let mut username_env: Option<(String, std::ops::Range<usize>)> = None;
+    let mut password_env: Option<(String, std::ops::Range<usize>)> = None;
+    for (key, value) in table {
+        let name: &str = key.get_ref();
+        let lname = name.to_ascii_lowercase().replace('_', "-");
+        let string = || {
+            value
+                .get_ref()
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| at(value.span(), format!("route {lname} must be a string")))
+        };
+        match lname.as_str() {
+            "match" => {
+                let s = string()?;
+                let p = route::parse_pattern(&s).map_err(|m| at(value.span(), m))?;
+                pattern = Some((s, p));
+            }
+            "helper" => {
+                let h = string()?;
+                if h.is_empty() || h.contains(['/', '\\']) || h.chars().any(char::is_whitespace) {
+                    return Err(at(
+                        value.span(),
+                        format!(
+                            "route helper {h:?} is not a helper name (the X of docker-credential-X)"
+                        ),
+                    ));
+                }
+                if h == SELF_NAME || h == "docker-credential-ocicred" {
+                    return Err(at(
+                        value.span(),
+                        "a route cannot name ocicred itself as its helper (it would loop)".into(),
+                    ));
+                }
+                targets.push((Target::Helper(h), key.span()));
+            }
+            "source" => {
+                let s = string()?;
+                let source = SourceName::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
+                    at(
+                        value.span(),
+                        format!("route source {s:?} is not \"env\", \"keyring\", \"auth-file\" or \"none\""),
+                    )
+                })?;
+                targets.push((Target::Source(source), key.span()));
+            }
+            "username-env" => {
+                username_env = Some((var_name(&string()?, &at, value.span())?, key.span()))
+            }
+            "password-env" => {
+                password_env = Some((var_name(&string()?, &at, value.span())?, key.span()))
+            }
+            "token-env" => {
+                let v = var_name(&string()?, &at, value.span())?;
+                targets.push((Target::Token(v), key.span()));
+            }
+            _ => {
+                return Err(at(
+                    key.span(),
+                    format!(
+                        "unknown route key {name:?} (a route has match and one of helper, source, username-env + password-env, token-env)"
+                    ),
+                ));
+            }
+        }
+    }
+    match (username_env, password_env) {
+        (Some((username, span)), Some((password, _))) => {
+            targets.push((Target::Vars { username, password }, span))
+        }
+        (Some((_, span)), None) => {
+            return Err(at(
+                span,
+                "route has username-env but no password-env".into(),
+            ));
+        }
+        (None, Some((_, span))) => {
+            return Err(at(
+                span,
+                "route has password-env but no username-env".into(),
+            ));
+        }
+        (None, None) => {}
+    }
+    let Some((text_match, pattern)) = pattern else {
+        return Err(Error::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: "route has no match".into(),
+        });
+    };
+    let target = match targets.len() {
+        1 => targets.remove(0).0,
+        0 => {
+            return Err(Error::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: format!(
+                    "route {text_match:?} says nowhere to go: give it helper, source, username-env + password-env, or token-env"
+                ),
+            });
+        }
+        _ => {
+            return Err(at(
+                targets[1].1.clone(),
+                format!(
+                    "route {text_match:?} has more than one of helper, source, username-env + password-env, token-env"
+                ),
+            ));
+        }
+    };
+    Ok(Route {
+        text: text_match,
+        pattern,
+        target,
+        file: path.to_path_buf(),
+        line,
+        column,
+    })
+}
+
+fn var_name(
+    name: &str,
+    at: &dyn Fn(std::ops::Range<usize>, String) -> Error,
+    span: std::ops::Range<usize>,
+) -> Result<String> {
+    if name.is_empty() || name.contains('=') || name.contains('\0') {
+        return Err(at(
+            span,
+            format!("{name:?} is not an environment variable name"),
+        ));
+    }
+    Ok(name.to_string())
 }
 
 #[cfg(test)]
@@ -213,7 +404,7 @@ mod tests {
         let e = p("\nstore = \"vault\"\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "/c.toml: store = \"vault\" is not \"auth-file\" or \"keyring\" at line 2"
+            "/c.toml: store = \"vault\" is not \"auth-file\" or \"keyring\" at line 2 column 1"
         );
     }
 

@@ -16,6 +16,8 @@ use super::{origin, registry_json, table, write_err, write_json};
 use crate::env::Env;
 use crate::error::Result;
 use crate::registries::{self, Alias, RegistriesConf};
+use crate::route::{Route, Target};
+use crate::source::env::set_names;
 
 /// The arguments of `config`.
 #[derive(Clone, Debug, Default)]
@@ -36,18 +38,34 @@ pub struct View {
     pub auth_files: Vec<PathBuf>,
     /// `auth-file` or `keyring`.
     pub store: String,
+    /// Whether the environment is read (`env`), and the credential variables that are set.
+    pub env: (bool, Vec<String>),
+    /// The `[[route]]` tables, in file order.
+    pub routes: Vec<Route>,
 }
 
 /// Runs `config` against the real files.
 pub fn run(env: &Env, args: &Args, out: &mut dyn Write) -> Result<i32> {
     let conf = registries::load(env)?;
     let (alias_cache, cache) = registries::load_alias_cache(env)?;
+    let own = crate::ocicred_config::load(env)?;
+    let route_vars: Vec<&str> = own
+        .routes
+        .iter()
+        .flat_map(|r| match &r.target {
+            Target::Vars { username, password } => vec![username.as_str(), password.as_str()],
+            Target::Token(t) => vec![t.as_str()],
+            _ => vec![],
+        })
+        .collect();
     let view = View {
         conf,
         alias_cache,
         cache,
         auth_files: env.auth_files().into_iter().map(|f| f.path).collect(),
-        store: crate::ocicred_config::load(env)?.store.as_str().to_string(),
+        store: own.store.as_str().to_string(),
+        env: (own.env, set_names(&env.vars, &route_vars)),
+        routes: own.routes.clone(),
     };
     render(&view, args.json, out)
 }
@@ -101,6 +119,32 @@ fn to_json(view: &View) -> Value {
         "aliases": aliases,
         "auth_files": view.auth_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "store": view.store,
+        "environment": {"enabled": view.env.0, "variables": view.env.1},
+        "routes": view.routes.iter().map(route_json).collect::<Vec<_>>(),
+    })
+}
+
+/// A `[[route]]` as JSON: every target key present, `null` where unused.
+fn route_json(r: &Route) -> Value {
+    let (mut helper, mut source, mut user, mut pass, mut token) = (None, None, None, None, None);
+    match &r.target {
+        Target::Helper(h) => helper = Some(h.clone()),
+        Target::Source(s) => source = Some(s.as_str()),
+        Target::Vars { username, password } => {
+            user = Some(username.clone());
+            pass = Some(password.clone());
+        }
+        Target::Token(t) => token = Some(t.clone()),
+    }
+    json!({
+        "match": r.text,
+        "helper": helper,
+        "source": source,
+        "username_env": user,
+        "password_env": pass,
+        "token_env": token,
+        "read_only": r.target.is_read_only(),
+        "origin": format!("{}:{}:{}", r.file.display(), r.line, r.column),
     })
 }
 
@@ -144,7 +188,30 @@ fn human(view: &View) -> String {
             from(c.short_name_mode_origin.as_deref()),
         ],
         vec!["store".into(), view.store.clone()],
+        vec![
+            "env".into(),
+            if view.env.0 { "true" } else { "false" }.into(),
+            if view.env.1.is_empty() {
+                "no credential variables set".into()
+            } else {
+                format!("set: {}", view.env.1.join(", "))
+            },
+        ],
     ]));
+    text.push_str("\nroutes (the most specific match decides):\n");
+    if view.routes.is_empty() {
+        text.push_str("  (none)\n");
+    } else {
+        let mut rows = vec![vec!["  MATCH".to_string(), "TO".into(), "FROM".into()]];
+        for r in &view.routes {
+            rows.push(vec![
+                format!("  {}", r.text),
+                r.target.describe(),
+                format!("{}:{}", r.file.display(), r.line),
+            ]);
+        }
+        text.push_str(&table(&rows));
+    }
     text.push_str("\nauth files, in lookup order:\n");
     for (i, f) in view.auth_files.iter().enumerate() {
         text.push_str(&format!("  {}. {}\n", i + 1, f.display()));
@@ -260,6 +327,13 @@ mod tests {
             )]),
             auth_files: vec![PathBuf::from("/run/containers/1000/auth.json")],
             store: "auth-file".into(),
+            env: (true, vec!["DOCKER_x_USR".into(), "DOCKER_x_PSW".into()]),
+            routes: crate::ocicred_config::parse(
+                "[[route]]\nmatch = \"*.corp.example\"\nhelper = \"probe\"\n",
+                Path::new("/c.toml"),
+            )
+            .unwrap()
+            .routes,
         }
     }
 
@@ -288,7 +362,11 @@ mod tests {
                 "y": {"value": null, "origin": "/home/u/.cache/containers/short-name-aliases.conf"}
             },
             "auth_files": ["/run/containers/1000/auth.json"],
-            "store": "auth-file"
+            "store": "auth-file",
+            "environment": {"enabled": true, "variables": ["DOCKER_x_USR", "DOCKER_x_PSW"]},
+            "routes": [{"match": "*.corp.example", "helper": "probe", "source": null,
+                        "username_env": null, "password_env": null, "token_env": null,
+                        "read_only": false, "origin": "/c.toml:1:1"}]
         });
         assert_eq!(v, want);
     }
@@ -301,6 +379,8 @@ mod tests {
             cache: BTreeMap::new(),
             auth_files: vec![],
             store: "keyring".into(),
+            env: (false, vec![]),
+            routes: vec![],
         };
         let mut out = Vec::new();
         render(&v, true, &mut out).unwrap();

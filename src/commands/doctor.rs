@@ -16,13 +16,17 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::auth_json::AuthJson;
 use crate::commands::printable;
 use crate::credential::{AuthFieldError, decode_auth};
 use crate::env::{AuthFileFormat, Env};
 use crate::error::{Error, Result};
-use crate::ocicred_config::{self, StoreKind, line_col, toml_error};
+use crate::ocicred_config::{self, OcicredConfig, StoreKind, line_col, toml_error};
 use crate::registries;
 use crate::registry::RegistryKey;
+use crate::route::Target;
+use crate::source::auth_file::DocumentError;
+use crate::source::env as envsrc;
 use crate::source::helper::find_program;
 use crate::source::{AUTH_FILES_NAME, SELF_NAME};
 
@@ -87,8 +91,9 @@ pub fn run(
     };
     let w = |e: std::io::Error| Error::InvalidInput(format!("cannot write output: {e}"));
     let mut notes = Vec::new();
-    check_own_config(env, &mut r, keyring_probe, &mut notes);
+    let own = check_own_config(env, &mut r, keyring_probe, &mut notes);
     let mut helpers: Vec<(String, PathBuf, usize)> = Vec::new();
+    check_environment(env, own.as_ref(), &mut r, &mut helpers, &mut notes);
     check_auth_files(env, &mut r, &mut helpers);
     check_registries_conf(env, &mut r, &mut helpers);
     check_helpers(env, &mut r, &helpers);
@@ -161,30 +166,34 @@ fn check_own_config(
     r: &mut Report,
     keyring_probe: &dyn Fn() -> Result<String>,
     notes: &mut Vec<String>,
-) {
+) -> Option<OcicredConfig> {
     let path = env.ocicred_config_file();
     let mut store = StoreKind::AuthFile;
+    let mut own = None;
     if let Some(path) = &path
         && let Some(text) = read_text(path, r)
     {
         match ocicred_config::parse(&text, path) {
             Ok(c) => {
                 store = c.store;
-                for (key, line) in c.unknown_keys {
+                for (key, line) in &c.unknown_keys {
                     r.add(
                         path,
-                        line,
+                        *line,
                         format!("unknown key {key:?}"),
-                        "remove it; ocicred knows `store` and `dual-write`".into(),
+                        "remove it; ocicred knows `store`, `dual-write`, `env` and [[route]]".into(),
                     );
                 }
+                own = Some(c);
             }
             Err(e) => r.add_error(
                 path,
                 &e,
-                "correct the TOML; valid values are store = \"auth-file\" | \"keyring\" and dual-write = true | false",
+                "correct it: store = \"auth-file\" | \"keyring\", dual-write = true | false, env = true | false, and [[route]] tables with match plus one of helper, source, username-env + password-env, token-env (see the README)",
             ),
         }
+    } else {
+        own = Some(OcicredConfig::default());
     }
     let origin = PathBuf::from(match &path {
         Some(p) => p.display().to_string(),
@@ -211,6 +220,91 @@ fn check_own_config(
                 "start and unlock the keyring (on a headless Linux box: gnome-keyring-daemon --unlock in a D-Bus session), or set store = \"auth-file\"".into(),
             ),
         }
+    }
+    own
+}
+
+/// The credential variables (SPEC §12) and the routes (§13): half pairs, a
+/// `DOCKER_AUTH_CONFIG` that does not parse, a route's half-set variables; the helpers routes
+/// name go to `check_helpers`. Names only, never a value.
+fn check_environment(
+    env: &Env,
+    own: Option<&OcicredConfig>,
+    r: &mut Report,
+    helpers: &mut Vec<(String, PathBuf, usize)>,
+    notes: &mut Vec<String>,
+) {
+    let enabled = own.is_none_or(|c| c.env);
+    let routes = own.map(|c| c.routes.as_slice()).unwrap_or_default();
+    for (stem, user, pass) in envsrc::pairs(&env.vars) {
+        if user == pass {
+            continue;
+        }
+        let (u, p) = envsrc::pair_names(&stem);
+        let (set, unset) = if user { (u, p) } else { (p, u) };
+        r.add(
+            Path::new("environment"),
+            0,
+            format!("{set} is set but {unset} is not (or is empty): a half pair is not used"),
+            format!("set {unset} too, or unset {set}"),
+        );
+    }
+    if let Some(text) = env.vars.get(envsrc::DOCKER_AUTH_CONFIG)
+        && let Err(e) = AuthJson::parse(text.expose().as_bytes(), AuthFileFormat::Auths)
+    {
+        let e = envsrc::auth_config_error(DocumentError::Json(e));
+        r.add_error(
+            Path::new("$DOCKER_AUTH_CONFIG"),
+            &e,
+            "set DOCKER_AUTH_CONFIG to the content of a docker config.json, or unset it",
+        );
+    }
+    for route in routes {
+        match &route.target {
+            Target::Helper(h) => helpers.push((h.clone(), route.file.clone(), route.line)),
+            Target::Vars { username, password } => {
+                let (u, p) = (env.vars.has(username), env.vars.has(password));
+                if u != p {
+                    let (set, unset) = if u {
+                        (username, password)
+                    } else {
+                        (password, username)
+                    };
+                    r.add(
+                        &route.file,
+                        route.line,
+                        format!("route {:?}: ${set} is set but ${unset} is not (or is empty): it is not used", route.text),
+                        format!("set {unset} too, or unset {set}"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    let extra: Vec<&str> = routes
+        .iter()
+        .flat_map(|r| match &r.target {
+            Target::Vars { username, password } => vec![username.as_str(), password.as_str()],
+            Target::Token(t) => vec![t.as_str()],
+            _ => vec![],
+        })
+        .collect();
+    let names = envsrc::set_names(&env.vars, &extra);
+    match (enabled, names.is_empty()) {
+        (false, _) => notes.push("environment: not read (env = false)".into()),
+        (true, true) => {}
+        (true, false) => notes.push(format!(
+            "environment: credential variables set: {}",
+            names.join(", ")
+        )),
+    }
+    for route in routes {
+        notes.push(format!(
+            "{}: {} -> {}",
+            route.name(),
+            route.text,
+            route.target.describe()
+        ));
     }
 }
 

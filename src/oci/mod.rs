@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::credential::{Credential, IDENTITY_TOKEN_USER};
+use crate::credential::{Credential, IDENTITY_TOKEN_USER, RegistryAuth};
 use crate::error::{Error, Result};
 use crate::registry::RegistryKey;
 use crate::secret::Secret;
@@ -44,8 +44,9 @@ pub struct Answer {
     pub expires: Option<SystemTime>,
 }
 
-/// Finds the credential for a registry key: `Ok(None)` means "go anonymous".
-pub type LookupFn<'a> = &'a dyn Fn(&RegistryKey) -> Result<Option<Credential>>;
+/// Finds the credential for a registry key: `Ok(None)` means "go anonymous"; a registry token
+/// is sent as it is.
+pub type LookupFn<'a> = &'a dyn Fn(&RegistryKey) -> Result<Option<RegistryAuth>>;
 
 /// Says whether a `host[:port]` is marked `insecure` (plain HTTP allowed) in registries.conf.
 pub type InsecureFn<'a> = &'a dyn Fn(&str) -> bool;
@@ -92,7 +93,17 @@ impl Exchange<'_> {
         let deadline = started + self.budget;
         self.check_plain_http(&target.scheme, &target.authority, deadline)?;
         let key = RegistryKey::parse(&format!("{}/{}", target.authority, target.repository))?;
-        let cred = (self.lookup)(&key)?;
+        let cred = match (self.lookup)(&key)? {
+            // A ready registry token (a `token-env` route): no probe, no exchange, no cache.
+            Some(RegistryAuth::Token(token)) => {
+                return Ok(Answer {
+                    authorization: Some(Secret::new(format!("Bearer {}", token.expose()))),
+                    expires: None,
+                });
+            }
+            Some(RegistryAuth::Credential(c)) => Some(c),
+            None => None,
+        };
         let origin = target.origin();
         let identity = cache::credential_identity(cred.as_ref());
         let tkey = cache::token_key(&origin, &target.repository, ACTION, &identity);
@@ -425,19 +436,36 @@ mod tests {
         UNIX_EPOCH + Duration::from_secs(NOW)
     }
 
-    fn anon(_: &RegistryKey) -> Result<Option<Credential>> {
+    fn anon(_: &RegistryKey) -> Result<Option<RegistryAuth>> {
         Ok(None)
     }
 
-    fn alice(k: &RegistryKey) -> Result<Option<Credential>> {
+    fn alice(k: &RegistryKey) -> Result<Option<RegistryAuth>> {
         assert!(k.host() == "reg.example" || k.host() == "docker.io", "{k}");
-        Ok(Some(Credential::basic("alice", "s3cret")))
+        Ok(Some(RegistryAuth::Credential(Credential::basic(
+            "alice", "s3cret",
+        ))))
     }
 
-    fn ident(_: &RegistryKey) -> Result<Option<Credential>> {
-        Ok(Some(Credential::IdentityToken {
+    fn ident(_: &RegistryKey) -> Result<Option<RegistryAuth>> {
+        Ok(Some(RegistryAuth::Credential(Credential::IdentityToken {
             token: Secret::new("REFRESH".into()),
-        }))
+        })))
+    }
+
+    #[test]
+    fn a_registry_token_is_sent_as_it_is_to_registry_paths_only() {
+        let http = fake(|s| panic!("no request expected: {s:?}"));
+        let tok = |_: &RegistryKey| -> Result<Option<RegistryAuth>> {
+            Ok(Some(RegistryAuth::Token(Secret::new("reg.tok-1".into()))))
+        };
+        let e = ex(&http, &tok, None);
+        let a = e.answer(M).unwrap();
+        assert_eq!(header(&a).as_deref(), Some("Bearer reg.tok-1"));
+        assert!(a.expires.is_none());
+        let a = e.answer("https://reg.example/token?scope=x").unwrap();
+        assert!(a.authorization.is_none());
+        assert!(e.answer("http://reg.example/v2/a/manifests/x").is_err());
     }
 
     fn ex<'a>(
@@ -789,7 +817,7 @@ mod tests {
     #[test]
     fn lookup_errors_and_keys() {
         let http = fake(registry(200, r#"{"token":"T"}"#));
-        let fail = |_: &RegistryKey| -> Result<Option<Credential>> {
+        let fail = |_: &RegistryKey| -> Result<Option<RegistryAuth>> {
             Err(Error::Blocked("reg.example".into()))
         };
         assert!(matches!(

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
-use crate::credential::Credential;
+use crate::credential::RegistryAuth;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::oci::cache::TokenCache;
@@ -88,13 +88,9 @@ pub fn handle(input: &[u8], exchange: &Exchange, out: &mut dyn Write) -> Result<
         .map_err(|e| Error::io(std::path::Path::new("<stdout>"), e))
 }
 
-/// Turns the resolver's answer into the exchange's: not found means anonymous.
-pub fn resolver_lookup(resolver: &Resolver, key: &RegistryKey) -> Result<Option<Credential>> {
-    match resolver.get(key) {
-        Ok(found) => Ok(Some(found.credential)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
+/// The resolver's answer for the exchange: not found means anonymous.
+pub fn resolver_lookup(resolver: &Resolver, key: &RegistryKey) -> Result<Option<RegistryAuth>> {
+    resolver.get_auth(key)
 }
 
 /// The production entry point: the real HTTP client, the user's token cache (when usable),

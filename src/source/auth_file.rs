@@ -52,14 +52,6 @@ impl AuthFilesSource {
             HubSpelling::Containers
         }
     }
-
-    /// Asks a helper named by a file, unless it is ocicred itself.
-    fn ask_helper(&self, helper: &str, key: &RegistryKey, path: &Path) -> Result<Option<Found>> {
-        if self.runner.is_self(helper) {
-            return Ok(None);
-        }
-        helper_get(&*self.runner, helper, key, self.spelling(path))
-    }
 }
 
 /// Loads and parses one auth file; `Ok(None)` when it does not exist.
@@ -72,20 +64,76 @@ pub fn load(path: &Path, format: AuthFileFormat) -> Result<Option<AuthJson>> {
     }
 }
 
-fn found_in(path: &Path, key: String, credential: Credential) -> Found {
-    Found {
-        credential,
-        origin: Origin {
-            source: path.display().to_string(),
-            key,
-        },
+/// One docker-format document to look a key up in: an auth file's bytes, or the content of
+/// `$DOCKER_AUTH_CONFIG` (SPEC §12).
+pub struct Document<'a> {
+    pub bytes: &'a [u8],
+    pub format: AuthFileFormat,
+    /// What `resolve` and `list` show as the source: the path or the variable's name.
+    pub origin: &'a str,
+    /// Which Docker Hub spelling its helpers were filled with.
+    pub spelling: HubSpelling,
+}
+
+/// Why a document could not answer.
+pub enum DocumentError {
+    /// It is not valid JSON (or not the expected shape).
+    Json(serde_json::Error),
+    /// The entry that decides is broken.
+    Entry(crate::auth_json::EntryError),
+    /// A helper it names failed.
+    Other(Error),
+}
+
+impl DocumentError {
+    /// The error for a file at `path` (the parser's message with line and column).
+    pub fn into_error(self, path: &Path) -> Error {
+        match self {
+            DocumentError::Json(e) => Error::json(path, &e),
+            DocumentError::Entry(e) => Error::Config {
+                path: path.to_path_buf(),
+                message: format!("entry {:?}: {}", e.key, e.message),
+            },
+            DocumentError::Other(e) => e,
+        }
     }
 }
 
-fn entry_error(path: &Path, e: crate::auth_json::EntryError) -> Error {
-    Error::Config {
-        path: path.to_path_buf(),
-        message: format!("entry {:?}: {}", e.key, e.message),
+/// Looks `key` up in one docker-format document as containers/image and docker do:
+/// `credHelpers[host]` > `credsStore` > `auths`, following the helpers a document names (never
+/// ocicred itself). `Ok(None)`: nothing here, go on.
+pub fn lookup_document(
+    doc: &Document<'_>,
+    key: &RegistryKey,
+    runner: &dyn HelperRunner,
+) -> std::result::Result<Option<Found>, DocumentError> {
+    let json = AuthLookup::parse(doc.bytes, doc.format, key).map_err(DocumentError::Json)?;
+    let ask = |helper: &str| -> std::result::Result<Option<Found>, DocumentError> {
+        if runner.is_self(helper) {
+            return Ok(None);
+        }
+        helper_get(runner, helper, key, doc.spelling).map_err(DocumentError::Other)
+    };
+    let found = |key: String, credential: Credential| Found {
+        credential,
+        origin: Origin {
+            source: doc.origin.to_string(),
+            key,
+        },
+    };
+    match json.lookup().map_err(DocumentError::Entry)? {
+        FileAnswer::Found { key, credential } => Ok(Some(found(key, credential))),
+        FileAnswer::Helper { helper } => ask(&helper),
+        FileAnswer::Store { helper } => {
+            if let Some(f) = ask(&helper)? {
+                return Ok(Some(f));
+            }
+            match json.lookup_auths().map_err(DocumentError::Entry)? {
+                FileAnswer::Found { key, credential } => Ok(Some(found(key, credential))),
+                _ => Ok(None),
+            }
+        }
+        FileAnswer::Nothing => Ok(None),
     }
 }
 
@@ -100,29 +148,16 @@ impl Source for AuthFilesSource {
             let Some(bytes) = fsio::read_optional(&file.path)? else {
                 continue;
             };
-            let json = AuthLookup::parse(&bytes, file.format, key)
-                .map_err(|e| Error::json(&file.path, &e))?;
-            match json.lookup().map_err(|e| entry_error(&file.path, e))? {
-                FileAnswer::Found { key, credential } => {
-                    return Ok(Some(found_in(&file.path, key, credential)));
-                }
-                FileAnswer::Helper { helper } => {
-                    if let Some(found) = self.ask_helper(&helper, key, &file.path)? {
-                        return Ok(Some(found));
-                    }
-                }
-                FileAnswer::Store { helper } => {
-                    if let Some(found) = self.ask_helper(&helper, key, &file.path)? {
-                        return Ok(Some(found));
-                    }
-                    if let FileAnswer::Found { key, credential } = json
-                        .lookup_auths()
-                        .map_err(|e| entry_error(&file.path, e))?
-                    {
-                        return Ok(Some(found_in(&file.path, key, credential)));
-                    }
-                }
-                FileAnswer::Nothing => {}
+            let doc = Document {
+                bytes: &bytes,
+                format: file.format,
+                origin: &file.path.display().to_string(),
+                spelling: self.spelling(&file.path),
+            };
+            let found =
+                lookup_document(&doc, key, &*self.runner).map_err(|e| e.into_error(&file.path))?;
+            if found.is_some() {
+                return Ok(found);
             }
         }
         Ok(None)

@@ -388,14 +388,21 @@ pub fn helper_erase(
 pub struct HelperSource {
     name: String,
     runner: Rc<dyn HelperRunner>,
+    spelling: HubSpelling,
 }
 
 impl HelperSource {
-    /// A source for `docker-credential-<name>`.
+    /// A source for `docker-credential-<name>` (Docker Hub spelled as podman writes it).
     pub fn new(name: &str, runner: Rc<dyn HelperRunner>) -> Self {
+        Self::with_spelling(name, runner, HubSpelling::Containers)
+    }
+
+    /// A source for `docker-credential-<name>` that spells Docker Hub as `hub` does.
+    pub fn with_spelling(name: &str, runner: Rc<dyn HelperRunner>, hub: HubSpelling) -> Self {
         HelperSource {
             name: name.to_string(),
             runner,
+            spelling: hub,
         }
     }
 }
@@ -409,27 +416,21 @@ impl Source for HelperSource {
         if self.runner.is_self(&self.name) {
             return Ok(None);
         }
-        helper_get(&*self.runner, &self.name, key, HubSpelling::Containers)
+        helper_get(&*self.runner, &self.name, key, self.spelling)
     }
 
     fn store(&self, key: &RegistryKey, cred: &Credential) -> Result<String> {
         if self.runner.is_self(&self.name) {
             return Err(Error::Unsupported("ocicred does not call itself".into()));
         }
-        helper_store(
-            &*self.runner,
-            &self.name,
-            key,
-            cred,
-            HubSpelling::Containers,
-        )
+        helper_store(&*self.runner, &self.name, key, cred, self.spelling)
     }
 
     fn erase(&self, key: &RegistryKey) -> Result<bool> {
         if self.runner.is_self(&self.name) {
             return Ok(false);
         }
-        helper_erase(&*self.runner, &self.name, key, HubSpelling::Containers)
+        helper_erase(&*self.runner, &self.name, key, self.spelling)
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod auth_file;
 pub mod dual_write;
+pub mod env;
 pub mod helper;
 pub mod keyring;
 
