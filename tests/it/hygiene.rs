@@ -400,3 +400,66 @@ fn no_secret_leaks_with_the_keyring_store() {
     assert!(session.data.starts_with(env.root.path()));
     assert_no_secret_in_files(env.root.path(), &[]);
 }
+
+/// Credentials in the environment (SPEC §12) and route variables (§13): no command and no
+/// error path prints a value, only a successful `get` prints the secret it found.
+#[test]
+fn no_secret_leaks_from_the_environment_or_routes() {
+    let mut env = TestEnv::new();
+    env.set("DOCKER_env_example_USR", "alice");
+    env.set("DOCKER_env_example_PSW", PW);
+    env.set("DOCKER_half_example_PSW", BAD_PW);
+    env.set("GITHUB_TOKEN", TOKEN);
+    env.set(
+        "DOCKER_AUTH_CONFIG",
+        format!("{{\"auths\": {{\"x\": {FILE_PW}}}}}"),
+    );
+    env.set("REG_TOKEN", format!("bad token {BAD_PW}"));
+    env.set("RU", "u");
+    env.set("RP", PW);
+    env.write(
+        ".config/ocicred/config.toml",
+        "[[route]]\nmatch = \"tok.example\"\ntoken-env = \"REG_TOKEN\"\n\
+         [[route]]\nmatch = \"vars.example\"\nusername-env = \"RU\"\npassword-env = \"RP\"\n\
+         [[route]]\nmatch = \"gone.example\"\nhelper = \"no-such-helper\"\n",
+    );
+    let bazel = |uri: &str| Checked {
+        what: format!("ocicred get {uri}"),
+        out: run(
+            env.ocicred(&["get"]),
+            serde_json::json!({ "uri": uri }).to_string().as_bytes(),
+        ),
+        may_print: None,
+    };
+    let runs = vec![
+        helper(&env, "get", b"env.example", Some(PW)),
+        helper(&env, "get", b"ghcr.io", Some(TOKEN)),
+        helper(&env, "get", b"vars.example", Some(PW)),
+        helper(&env, "get", b"half.example", None),
+        helper(&env, "get", b"tok.example", None),
+        helper(&env, "get", b"gone.example", None),
+        helper(
+            &env,
+            "store",
+            &store_body("vars.example", "u", BAD_PW),
+            None,
+        ),
+        helper(&env, "store", &store_body("tok.example", "u", BAD_PW), None),
+        helper(&env, "list", b"", None),
+        bazel("https://tok.example/v2/a/manifests/1"),
+        cli(&env, &["list"], b""),
+        cli(&env, &["doctor"], b""),
+        cli(&env, &["config"], b""),
+        cli(&env, &["config", "--json"], b""),
+        cli(&env, &["resolve", "--json", "env.example/a/b"], b""),
+        cli(&env, &["resolve", "vars.example/a/b"], b""),
+        cli(&env, &["resolve", "ghcr.io/a/b"], b""),
+    ];
+    assert_clean(&runs);
+    assert!(
+        runs[9].out.stderr.contains("$REG_TOKEN"),
+        "{:#?}",
+        runs[9].out
+    );
+    assert_no_secret_in_files(env.root.path(), &[]);
+}

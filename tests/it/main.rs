@@ -21,6 +21,8 @@ mod concurrency;
 mod crash;
 /// The docker credential-helper protocol, byte for byte.
 mod docker;
+/// Credentials from the CI environment and `[[route]]`s, with real clients.
+mod envroute;
 /// Saved fuzz crash inputs and seeds, replayed through the fuzz properties.
 mod fuzz_regressions;
 /// Hostile input: symlinks, other users' files, deep nesting, huge and non-UTF-8 input.
