@@ -98,7 +98,10 @@ fn resolve_json_through_a_drop_in_alias_and_a_mirror() {
             "short_name_mode",
             "aliases",
             "auth_files",
-            "store"
+            "store",
+            // SPEC §12 and §13: what the environment and the routes add.
+            "environment",
+            "routes"
         ]
     );
 }
