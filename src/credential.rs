@@ -72,15 +72,6 @@ pub enum RegistryAuth {
     Token(Secret<String>),
 }
 
-/// True for an RFC 6750 `b64token`: the only shape of token ocicred puts in a header.
-pub fn is_b64token(s: &str) -> bool {
-    let body = s.trim_end_matches('=');
-    !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
-}
-
 /// Encodes `user:password` as the `auth` field of an auth file.
 pub fn encode_auth(username: &str, password: &str) -> String {
     STANDARD.encode(format!("{username}:{password}"))

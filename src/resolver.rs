@@ -10,8 +10,9 @@
 //! of files, processes, HTTP or wire formats, and the protocol front-ends hold no policy of
 //! their own: they call this.
 
-use crate::credential::{Credential, RegistryAuth, is_b64token};
+use crate::credential::{Credential, RegistryAuth};
 use crate::error::{Error, Result};
+use crate::oci::token::is_b64token;
 use crate::registry::RegistryKey;
 use crate::route::{self, Route};
 use crate::secret::Secret;
