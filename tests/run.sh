@@ -25,5 +25,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Go-built clients and oracles (ORAS, Helm, crane, ...) into ${OCICRED_GO_CACHE:-target/go-tools}/bin;
+# a no-op when they are already built at their pinned versions. A missing Go fails here, clearly.
+tests/go/build.sh
+
 command -v cargo >/dev/null || { echo "tests/run.sh: cargo not found (install Rust first)" >&2; exit 1; }
 cargo test --locked "$@"

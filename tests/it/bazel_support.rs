@@ -473,6 +473,12 @@ impl Registry {
     }
 
     pub fn start_with(auth: Auth, expires_in: u64) -> Registry {
+        Self::start_full(auth, expires_in, "127.0.0.1")
+    }
+
+    /// As `start_with`, with the token realm's host spelled `realm_host` (the issuer listens on
+    /// 127.0.0.1): crane refuses a realm on a private IP literal, but takes `localhost`.
+    pub fn start_full(auth: Auth, expires_in: u64, realm_host: &str) -> Registry {
         need("docker-registry");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -517,7 +523,7 @@ impl Registry {
                     .arg(&crt));
                 issuer_port = free_port();
                 format!(
-                    "auth:\n  token:\n    realm: http://127.0.0.1:{issuer_port}/token\n    service: registry.test\n    issuer: test-issuer\n    rootcertbundle: {}\n",
+                    "auth:\n  token:\n    realm: http://{realm_host}:{issuer_port}/token\n    service: registry.test\n    issuer: test-issuer\n    rootcertbundle: {}\n",
                     crt.display()
                 )
             }

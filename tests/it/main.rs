@@ -13,6 +13,10 @@ mod bazel_safety;
 /// Scaffolding for the Bazel tests: an in-process fake registry, a real token-auth
 /// docker-registry with an ES256 issuer, and a `Home` for `ocicred get`.
 mod bazel_support;
+/// Real clients (ORAS, Helm 3 and 4, crane, docker, skopeo) through ocicred, logged by a spy.
+mod clients;
+/// Docker Hub keys: what one client stored is found by the others under their own spelling.
+mod clients_hub;
 /// login, logout, list and doctor for people.
 mod commands;
 /// Concurrency: 100 writers and 100 readers on one auth file at once.
