@@ -151,7 +151,7 @@ impl std::fmt::Debug for Env {
 
 impl Env {
     /// Reads the process environment. Called once, from `main`.
-    #[allow(clippy::disallowed_methods, unsafe_code)]
+    #[allow(clippy::disallowed_methods)]
     pub fn from_process() -> Env {
         fn path(name: &str) -> Option<PathBuf> {
             std::env::var_os(name)
@@ -164,8 +164,7 @@ impl Env {
         fn either(upper: &str, lower: &str) -> Option<String> {
             string(upper).or_else(|| string(lower))
         }
-        // SAFETY: getuid has no preconditions and cannot fail.
-        let uid = unsafe { libc::getuid() };
+        let uid = crate::fsio::current_uid();
         Env {
             home: path("HOME"),
             uid,

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    ocicred::secret::protect_process();
     let env = ocicred::env::Env::from_process();
     let args: Vec<_> = std::env::args_os().collect();
     let mut stdin = std::io::stdin().lock();

@@ -129,8 +129,9 @@ pub fn run(
 }
 
 fn read_text(path: &Path, r: &mut Report) -> Option<String> {
-    match fs::read(path) {
-        Ok(bytes) => {
+    use crate::fsio::{Follow, MAX_FILE_BYTES, ReadError, read_regular};
+    match read_regular(path, Follow::Yes, None, MAX_FILE_BYTES) {
+        Ok(Some(bytes)) => {
             r.checked.push(path.display().to_string());
             match String::from_utf8(bytes) {
                 Ok(t) => Some(t),
@@ -148,14 +149,28 @@ fn read_text(path: &Path, r: &mut Report) -> Option<String> {
                 }
             }
         }
-        Err(e) if crate::fsio::is_missing(&e) => None,
+        Ok(None) => None,
         Err(e) => {
-            r.add(
-                path,
-                0,
-                format!("cannot read: {e}"),
-                "fix the file's owner or mode".into(),
-            );
+            let fix = match &e {
+                ReadError::NotRegular("a directory") => {
+                    "remove or rename the directory: ocicred expects a file here".to_string()
+                }
+                ReadError::NotRegular(_) => {
+                    "replace it with a regular file, or remove it (ocicred reads only regular files)".to_string()
+                }
+                ReadError::TooBig(_) => "this is not a configuration file; move it away".into(),
+                ReadError::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+                    "fix the file's owner or mode".into()
+                }
+                ReadError::Io(_) | ReadError::Foreign(_) | ReadError::Writable(_) => {
+                    "check the file and its directory".into()
+                }
+            };
+            let message = match &e {
+                ReadError::Io(io) => format!("cannot read: {io}"),
+                other => other.describe(),
+            };
+            r.add(path, 0, message, fix);
             None
         }
     }

@@ -1,21 +1,24 @@
 //! The token cache shared by every ocicred process of one user (SPEC §7).
 //!
-//! It owns the files under `Env::token_cache_dir()`: a 0700 directory (created, tightened, or
-//! refused when another user owns it), one 0600 JSON file per token keyed by a SHA-256 of
-//! (registry, repository, action, credential identity), where the identity is itself a hash
-//! and never the secret; one file per registry remembering its `/v2/` challenge, so a warm
-//! registry costs one request; and a lock file per token key, so N parallel cold calls do one
-//! exchange. Expiry is checked on every read. Every failure here is swallowed: a broken,
-//! foreign or unwritable cache makes the caller exchange directly, it never fails a call.
+//! It owns the files under `Env::token_cache_dir()`, a [`PrivateDir`] of the user's (0700,
+//! every component of its path vetted; a directory others could write to is emptied first):
+//! one 0600 JSON file per token keyed by a SHA-256 of (registry, repository, action,
+//! credential identity), where the identity is itself a hash and never the secret; one file
+//! per registry remembering its `/v2/` challenge, so a warm registry costs one request; and a
+//! lock file per token key, so N parallel cold calls do one exchange. Expiry is checked on
+//! every read. Only regular files of the user's are read (a file planted by someone else, a
+//! symlink or a FIFO is a miss, and is replaced by the next write); temp files are created
+//! exclusively. Every failure here is swallowed: a broken, foreign or unwritable cache makes
+//! the caller exchange directly, it never fails a call.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use crate::credential::Credential;
+use crate::fsio::{FileLock, PrivateDir};
 use crate::oci::token::unix_secs;
 use crate::secret::Secret;
 
@@ -114,75 +117,32 @@ struct RememberedFile {
 /// The cache directory, opened.
 #[derive(Debug)]
 pub struct TokenCache {
-    dir: PathBuf,
+    dir: PrivateDir,
 }
 
 /// Holds a key's lock until dropped.
-#[derive(Debug)]
-pub struct Lock {
-    _file: File,
-}
+pub type Lock = FileLock;
 
 impl TokenCache {
     /// Opens (creating, 0700) the cache directory. `None` when it cannot be used safely.
     pub fn open(dir: &Path, uid: u32) -> Option<TokenCache> {
-        if let Some(parent) = dir.parent() {
-            let _ = fs::create_dir_all(parent);
-        }
-        let mut builder = fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        let _ = builder.create(dir);
-        let meta = fs::symlink_metadata(dir).ok()?;
-        if !meta.is_dir() {
-            return None;
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{MetadataExt, PermissionsExt};
-            if meta.uid() != uid {
-                return None;
-            }
-            if meta.mode() & 0o077 != 0 {
-                fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).ok()?;
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = uid;
-        Some(TokenCache {
-            dir: dir.to_path_buf(),
-        })
+        PrivateDir::create_own(dir, uid)
+            .ok()
+            .map(|dir| TokenCache { dir })
     }
 
     /// The directory.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.dir.path()
     }
 
     fn read(&self, name: &str) -> Option<Vec<u8>> {
-        let path = self.dir.join(name);
-        let file = File::open(&path).ok()?;
-        let meta = file.metadata().ok()?;
-        if !meta.is_file() || meta.len() > MAX_FILE {
-            return None;
-        }
-        let mut buf = Vec::with_capacity(meta.len() as usize);
-        file.take(MAX_FILE).read_to_end(&mut buf).ok()?;
-        Some(buf)
+        self.dir.read(name, MAX_FILE).ok().flatten()
     }
 
-    /// Writes `name` atomically (temp file + rename), mode 0600. Errors are ignored.
+    /// Writes `name` atomically (exclusive temp file + rename), mode 0600. Errors are ignored.
     fn write(&self, name: &str, data: &[u8]) {
-        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let ok = (|| -> std::io::Result<()> {
-            let mut f = create_private(&tmp, true)?;
-            f.write_all(data)?;
-            drop(f);
-            fs::rename(&tmp, self.dir.join(name))
-        })();
-        if ok.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
+        let _ = self.dir.write_unsynced(name, data);
         self.sweep_stale_temps(SystemTime::now());
     }
 
@@ -190,7 +150,7 @@ impl TokenCache {
     /// `.*.tmp` not touched for [`STALE_TEMP`]. A live write takes milliseconds. Runs on the
     /// cold path only (after an exchange), so a warm `get` never lists the directory.
     fn sweep_stale_temps(&self, now: SystemTime) {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
+        let Ok(entries) = fs::read_dir(self.dir()) else {
             return;
         };
         for e in entries.flatten() {
@@ -226,23 +186,10 @@ impl TokenCache {
     }
 
     /// Takes `key`'s lock, waiting until `deadline`. `None` when it could not be had in time
-    /// (or the lock file cannot be made): the caller then goes on without it.
+    /// (or the lock file cannot be made, or is not a regular file of the user's): the caller
+    /// then goes on without it.
     pub fn lock(&self, key: &Key, deadline: Instant) -> Option<Lock> {
-        let file = create_private(&self.dir.join(format!("{}.lock", key.0)), false).ok()?;
-        let mut pause = Duration::from_millis(2);
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Some(Lock { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) => {}
-                Err(std::fs::TryLockError::Error(_)) => return None,
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(25));
-        }
+        self.dir.lock(&format!("{}.lock", key.0), deadline).ok()
     }
 
     fn challenge_name(origin: &str) -> String {
@@ -271,22 +218,14 @@ impl TokenCache {
 
     /// Forgets the challenge of the registry at `origin` (it led to a failure).
     pub fn forget_challenge(&self, origin: &str) {
-        let _ = fs::remove_file(self.dir.join(Self::challenge_name(origin)));
+        self.dir.remove(&Self::challenge_name(origin));
     }
-}
-
-/// Opens `path` for writing with mode 0600 (`truncate`: a fresh file; else keep contents).
-fn create_private(path: &Path, truncate: bool) -> std::io::Result<File> {
-    let mut o = OpenOptions::new();
-    o.write(true).create(true).truncate(truncate);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
     use std::time::UNIX_EPOCH;
 
     fn at(s: u64) -> SystemTime {

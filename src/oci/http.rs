@@ -270,7 +270,8 @@ impl UreqClient {
 }
 
 fn load_roots(path: &PathBuf) -> Result<ureq::tls::RootCerts> {
-    let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let pem = crate::fsio::read_optional(path)?
+        .ok_or_else(|| Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)))?;
     let certs: Vec<_> = ureq::tls::parse_pem(&pem)
         .filter_map(|item| match item {
             Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),

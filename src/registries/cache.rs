@@ -13,8 +13,7 @@
 //! [`is_racy`]). The encoding is a flat length-prefixed binary layout with an FNV-1a checksum.
 
 use std::ffi::OsStr;
-use std::fs::{File, Metadata};
-use std::io::Read;
+use std::fs::Metadata;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -23,7 +22,7 @@ use std::time::SystemTime;
 use super::{RegistriesConf, Registry, drop_ins, load, plan};
 use crate::env::Env;
 use crate::error::Result;
-use crate::fsio;
+use crate::fsio::{self, PrivateDir};
 
 /// The first bytes of a cache file; bump the digit when the layout changes.
 const MAGIC: &[u8; 8] = b"OCRCACH1";
@@ -196,19 +195,15 @@ pub fn load_cached(env: &Env, racy_window_ns: i128) -> Result<RegistriesConf> {
     Ok(view)
 }
 
-/// Writes the cache file atomically (no fsync: a torn file fails its checksum) into a 0700
-/// directory of ours; any failure (unwritable,
-/// a directory owned by someone else) only means the next run loads again.
+/// Writes the cache file atomically (no fsync: a torn file fails its checksum, and the temp
+/// file is created exclusively) into the user's [`PrivateDir`]; any failure (unwritable, a
+/// directory owned by someone else) only means the next run loads again.
 fn write_cache(path: &Path, env: &Env, bytes: &[u8]) {
-    let Some(dir) = path.parent() else { return };
-    if fsio::create_private_dir(dir).is_err() {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
         return;
-    }
-    match std::fs::symlink_metadata(dir) {
-        Ok(m) if m.is_dir() && m.uid() == env.uid && m.mode() & 0o022 == 0 => {
-            let _ = fsio::write_atomic_unsynced(path, bytes);
-        }
-        _ => {}
+    };
+    if let Ok(dir) = PrivateDir::create_own(dir, env.uid) {
+        let _ = dir.write_unsynced(name, bytes);
     }
 }
 
@@ -219,16 +214,14 @@ fn now_ns() -> i128 {
     }
 }
 
-/// The cached view when the file at `path` is ours, intact, for this environment, and every
-/// recorded path still has the recorded state.
+/// The cached view when the file at `path` is a regular file of the user's in a private
+/// directory of the user's, intact, for this environment, and every recorded path still has
+/// the recorded state.
 pub fn read_cache(path: &Path, env: &Env) -> Option<RegistriesConf> {
-    let file = File::open(path).ok()?;
-    let meta = file.metadata().ok()?;
-    if meta.uid() != env.uid || meta.mode() & 0o022 != 0 || meta.len() > MAX_CACHE_BYTES {
-        return None;
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_CACHE_BYTES).read_to_end(&mut bytes).ok()?;
+    let dir = PrivateDir::existing_own(path.parent()?, env.uid).ok()??;
+    let bytes = dir
+        .read(path.file_name()?.to_str()?, MAX_CACHE_BYTES)
+        .ok()??;
     decode(&bytes, &env_key(env), |p, st| {
         stat_path(p).as_ref() == Some(st)
     })

@@ -289,8 +289,8 @@ pub fn plan(env: &Env, user_main_exists: bool) -> Plan {
 
 /// Reads a file; `Ok(None)` when it does not exist.
 fn read_optional(path: &Path) -> Result<Option<String>> {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
+    match crate::fsio::read_optional(path)? {
+        Some(bytes) => String::from_utf8(bytes)
             .map(Some)
             .map_err(|_| Error::Parse {
                 path: path.to_path_buf(),
@@ -298,8 +298,7 @@ fn read_optional(path: &Path) -> Result<Option<String>> {
                 column: 0,
                 message: "invalid TOML: not UTF-8".to_string(),
             }),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
+        None => Ok(None),
     }
 }
 

@@ -64,6 +64,18 @@ pub fn load(path: &Path, format: AuthFileFormat) -> Result<Option<AuthJson>> {
     }
 }
 
+/// Loads the auth file a writer holds the lock on (a regular file of the user's, read
+/// without following a symlink); `Ok(None)` when it does not exist.
+pub fn load_for_write(target: &fsio::WriteTarget) -> Result<Option<AuthJson>> {
+    let path = target.path();
+    match target.read()? {
+        None => Ok(None),
+        Some(bytes) => AuthJson::parse(&bytes, AuthFileFormat::Auths)
+            .map(Some)
+            .map_err(|e| Error::json(&path, &e)),
+    }
+}
+
 /// One docker-format document to look a key up in: an auth file's bytes, or the content of
 /// `$DOCKER_AUTH_CONFIG` (SPEC §12).
 pub struct Document<'a> {
@@ -164,9 +176,10 @@ impl Source for AuthFilesSource {
     }
 
     fn store(&self, key: &RegistryKey, cred: &Credential) -> Result<String> {
-        let path = fsio::write_target(&self.write_path, self.uid)?;
-        let _lock = fsio::lock_for(&path)?;
-        let mut json = load(&path, AuthFileFormat::Auths)?.unwrap_or_default();
+        let target = fsio::write_target(&self.write_path, self.uid)?;
+        let path = target.path();
+        let _lock = target.lock()?;
+        let mut json = load_for_write(&target)?.unwrap_or_default();
         if let Some(helper) = json.helper_for(key)
             && !self.runner.is_self(helper)
             && !key.is_namespaced()
@@ -181,17 +194,18 @@ impl Source for AuthFilesSource {
             ));
         }
         json.upsert(key, cred);
-        fsio::write_atomic(&path, &json.to_bytes())?;
+        target.write(&json.to_bytes())?;
         Ok(self.write_path.display().to_string())
     }
 
     fn erase(&self, key: &RegistryKey) -> Result<bool> {
-        let path = fsio::write_target(&self.write_path, self.uid)?;
-        if fsio::read_optional(&path)?.is_none() {
+        let target = fsio::write_target(&self.write_path, self.uid)?;
+        if !target.exists()? {
             return Ok(false);
         }
-        let _lock = fsio::lock_for(&path)?;
-        let Some(mut json) = load(&path, AuthFileFormat::Auths)? else {
+        let path = target.path();
+        let _lock = target.lock()?;
+        let Some(mut json) = load_for_write(&target)? else {
             return Ok(false);
         };
         let mut removed = false;
@@ -201,7 +215,7 @@ impl Source for AuthFilesSource {
             removed |= helper_erase(&*self.runner, helper, key, self.spelling(&path))?;
         }
         if json.remove(key) > 0 {
-            fsio::write_atomic(&path, &json.to_bytes())?;
+            target.write(&json.to_bytes())?;
             removed = true;
         }
         Ok(removed)

@@ -9,11 +9,10 @@
 use std::path::PathBuf;
 
 use crate::credential::Credential;
-use crate::env::AuthFileFormat;
 use crate::error::Result;
 use crate::fsio;
 use crate::registry::RegistryKey;
-use crate::source::auth_file::load;
+use crate::source::auth_file::load_for_write;
 use crate::source::{Found, Listed, Source};
 
 /// The wrapped own store plus docker's config.json.
@@ -48,27 +47,27 @@ impl Source for DualWrite {
         if key.is_namespaced() {
             return Ok(place);
         }
-        let path = fsio::write_target(&self.docker_file, self.uid)?;
-        let _lock = fsio::lock_for(&path)?;
-        let mut json = load(&path, AuthFileFormat::Auths)?.unwrap_or_default();
+        let target = fsio::write_target(&self.docker_file, self.uid)?;
+        let _lock = target.lock()?;
+        let mut json = load_for_write(&target)?.unwrap_or_default();
         json.remove(key);
         json.upsert_as(&key.helper_server(), cred);
-        fsio::write_atomic(&path, &json.to_bytes())?;
+        target.write(&json.to_bytes())?;
         place.push_str(&format!(" and {}", self.docker_file.display()));
         Ok(place)
     }
 
     fn erase(&self, key: &RegistryKey) -> Result<bool> {
         let mut removed = self.inner.erase(key)?;
-        let path = fsio::write_target(&self.docker_file, self.uid)?;
-        if fsio::read_optional(&path)?.is_none() {
+        let target = fsio::write_target(&self.docker_file, self.uid)?;
+        if !target.exists()? {
             return Ok(removed);
         }
-        let _lock = fsio::lock_for(&path)?;
-        if let Some(mut json) = load(&path, AuthFileFormat::Auths)?
+        let _lock = target.lock()?;
+        if let Some(mut json) = load_for_write(&target)?
             && json.remove(key) > 0
         {
-            fsio::write_atomic(&path, &json.to_bytes())?;
+            target.write(&json.to_bytes())?;
             removed = true;
         }
         Ok(removed)
@@ -98,7 +97,7 @@ mod tests {
         let dw = DualWrite::new(
             Box::new(KeyringSource::new(Box::new(mem.clone()))),
             file.clone(),
-            0,
+            crate::fsio::current_uid(),
         );
         let hub = RegistryKey::parse("docker.io").unwrap();
         let place = dw.store(&hub, &Credential::basic("u", "p")).unwrap();

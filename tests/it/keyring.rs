@@ -117,12 +117,11 @@ impl KeyringSession {
     }
 
     /// Stops (`SIGSTOP`) or resumes (`SIGCONT`) the keyring daemon, by its PID.
-    #[allow(unsafe_code)]
-    pub fn signal(&self, signal: libc::c_int) {
-        let pid = self.keyring.as_ref().expect("daemon running").id() as libc::pid_t;
-        // SAFETY: kill(2) on the PID of a child this session started and has not reaped.
-        let rc = unsafe { libc::kill(pid, signal) };
-        assert_eq!(rc, 0, "kill({pid}, {signal})");
+    pub fn signal(&self, signal: rustix::process::Signal) {
+        let id = self.keyring.as_ref().expect("daemon running").id();
+        let pid = rustix::process::Pid::from_raw(id as i32).expect("a child's pid");
+        rustix::process::kill_process(pid, signal)
+            .unwrap_or_else(|e| panic!("kill({id}, {signal:?}): {e}"));
     }
 
     /// Points `env` at this bus and keyring.
@@ -404,11 +403,11 @@ fn locked_keyring_is_a_clear_error_and_never_falls_back_to_a_file() {
 fn a_keyring_that_never_answers_is_abandoned_after_the_bound() {
     let (env, ks) = keyring_env();
     assert_eq!(store(&env, "example.org", "u", "pw").code, 0);
-    ks.signal(libc::SIGSTOP);
+    ks.signal(rustix::process::Signal::STOP);
     let start = Instant::now();
     let out = env.helper("get", b"example.org");
     let took = start.elapsed();
-    ks.signal(libc::SIGCONT);
+    ks.signal(rustix::process::Signal::CONT);
     assert_eq!(out.code, 1, "{out:#?}");
     assert!(
         took >= Duration::from_secs(4) && took < Duration::from_secs(8),

@@ -38,6 +38,9 @@ mod hostile_peers;
 mod hygiene;
 /// The OS keyring backend against a real gnome-keyring on a private D-Bus.
 mod keyring;
+/// A hostile local user and a stalled lock holder: planted cache and lock files, FIFOs,
+/// devices, symlinks and other users' directories in a path; a dumpable process.
+mod local_attacks;
 /// `ocicred login` through the Bearer flow, then a Bazel `get` using it.
 mod login_token;
 /// Where credentials are looked up: the file order, helpers, loops, timeouts.
