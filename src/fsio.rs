@@ -43,6 +43,17 @@ pub enum Follow {
     No,
 }
 
+/// Whose file a read accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trust {
+    /// Anyone's (auth and config files, as podman and docker read them).
+    Anyone,
+    /// Only this uid's (a file about to be replaced).
+    Owner(u32),
+    /// Only this uid's, and writable by no one else (private cache files).
+    Private(u32),
+}
+
 /// Why a file was not read.
 #[derive(Debug)]
 pub enum ReadError {
@@ -98,12 +109,12 @@ pub fn kind_name(meta: &Metadata) -> &'static str {
 }
 
 /// Reads the regular file at `path`, at most `max` bytes, never blocking on a FIFO or device
-/// and never opening one. `owner`: the file must belong to this uid and be writable by no one
-/// else. `Ok(None)` when it does not exist (or a parent is not a directory).
+/// and never opening one. `trust` says whose files are accepted. `Ok(None)` when it does not
+/// exist (or a parent is not a directory).
 pub fn read_regular(
     path: &Path,
     follow: Follow,
-    owner: Option<u32>,
+    trust: Trust,
     max: u64,
 ) -> std::result::Result<Option<Vec<u8>>, ReadError> {
     // Look before opening: opening some devices has effects of its own.
@@ -127,13 +138,15 @@ pub fn read_regular(
     if !meta.is_file() {
         return Err(ReadError::NotRegular(kind_name(&meta)));
     }
-    if let Some(uid) = owner {
-        if os::owner(&meta) != uid {
-            return Err(ReadError::Foreign(os::owner(&meta)));
-        }
-        if os::mode(&meta) & 0o022 != 0 {
-            return Err(ReadError::Writable(os::mode(&meta) & 0o7777));
-        }
+    if let Trust::Owner(uid) | Trust::Private(uid) = trust
+        && os::owner(&meta) != uid
+    {
+        return Err(ReadError::Foreign(os::owner(&meta)));
+    }
+    if let Trust::Private(_) = trust
+        && os::mode(&meta) & 0o022 != 0
+    {
+        return Err(ReadError::Writable(os::mode(&meta) & 0o7777));
     }
     if meta.len() > max {
         return Err(ReadError::TooBig(max));
@@ -150,7 +163,7 @@ pub fn read_regular(
 
 /// Reads a whole config or auth file (following symlinks); `Ok(None)` when it does not exist.
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    read_regular(path, Follow::Yes, None, MAX_FILE_BYTES).map_err(|e| e.into_error(path))
+    read_regular(path, Follow::Yes, Trust::Anyone, MAX_FILE_BYTES).map_err(|e| e.into_error(path))
 }
 
 /// True for "no such file" and "not a directory" (a parent that is a file).
@@ -405,7 +418,12 @@ impl PrivateDir {
 
     /// The user's regular file `name`, at most `max` bytes; a symlink is refused, not followed.
     pub fn read(&self, name: &str, max: u64) -> std::result::Result<Option<Vec<u8>>, ReadError> {
-        read_regular(&self.path.join(name), Follow::No, Some(self.uid), max)
+        read_regular(
+            &self.path.join(name),
+            Follow::No,
+            Trust::Private(self.uid),
+            max,
+        )
     }
 
     /// The state of `name` for a writer: `Ok(true)` a regular file of the user's, `Ok(false)`
@@ -579,8 +597,13 @@ impl WriteTarget {
     /// Reads it (a regular file of the user's); `Ok(None)` when it does not exist.
     pub fn read(&self) -> Result<Option<Vec<u8>>> {
         let path = self.path();
-        read_regular(&path, Follow::No, Some(self.dir.uid), MAX_FILE_BYTES)
-            .map_err(|e| e.into_error(&path))
+        read_regular(
+            &path,
+            Follow::No,
+            Trust::Owner(self.dir.uid),
+            MAX_FILE_BYTES,
+        )
+        .map_err(|e| e.into_error(&path))
     }
 
     /// True when it exists (as a file of the user's; anything else is an error).

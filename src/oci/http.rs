@@ -269,7 +269,7 @@ impl UreqClient {
     }
 }
 
-fn load_roots(path: &PathBuf) -> Result<ureq::tls::RootCerts> {
+fn load_roots(path: &std::path::Path) -> Result<ureq::tls::RootCerts> {
     let pem = crate::fsio::read_optional(path)?
         .ok_or_else(|| Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)))?;
     let certs: Vec<_> = ureq::tls::parse_pem(&pem)

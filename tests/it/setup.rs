@@ -255,7 +255,6 @@ impl Rng {
 }
 
 #[test]
-#[allow(unsafe_code)]
 fn migrate_killed_at_random_moments_never_loses_a_credential() {
     let (mut env, file, _) = docker_env();
     let store = env.path("store/auth.json");
@@ -312,8 +311,8 @@ fn migrate_killed_at_random_moments_never_loses_a_credential() {
             let mut child = c.spawn().unwrap();
             if attempt < 3 {
                 std::thread::sleep(Duration::from_micros(rng.next(span)));
-                // SAFETY: kill(2) on a child we spawned and have not reaped.
-                unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
+                // SIGKILL, as std's `Child::kill` sends.
+                let _ = child.kill();
                 let st = child.wait().unwrap();
                 let n = check_all(&format!("round {round}, kill {attempt}"));
                 *seen.entry((st.code().is_some(), n)).or_insert(0) += 1;

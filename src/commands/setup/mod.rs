@@ -83,14 +83,17 @@ impl<'a> Report<'a> {
 /// The file seam of `setup`: one file, vetted like an auth file (a final symlink is followed
 /// only when it is the user's), locked, read, and replaced atomically.
 pub struct Target {
+    target: fsio::WriteTarget,
     path: PathBuf,
 }
 
 impl Target {
     /// Vets `path` for writing by user `uid`.
     pub fn new(path: &Path, uid: u32) -> Result<Target> {
+        let target = fsio::write_target(path, uid)?;
         Ok(Target {
-            path: fsio::write_target(path, uid)?,
+            path: target.path(),
+            target,
         })
     }
 
@@ -99,19 +102,19 @@ impl Target {
         &self.path
     }
 
-    /// The exclusive lock every writer of this file takes.
+    /// The exclusive lock every writer of this file takes (at most [`fsio::LOCK_WAIT`]).
     pub fn lock(&self) -> Result<fsio::FileLock> {
-        fsio::lock_for(&self.path)
+        self.target.lock()
     }
 
     /// The current bytes; `None` when the file does not exist.
     pub fn read(&self) -> Result<Option<Vec<u8>>> {
-        fsio::read_optional(&self.path)
+        self.target.read()
     }
 
     /// Replaces the file atomically (0600); the caller holds [`Target::lock`].
     pub fn write(&self, bytes: &[u8]) -> Result<()> {
-        fsio::write_atomic(&self.path, bytes)
+        self.target.write(bytes)
     }
 
     /// Replaces the file atomically and gives it `mode` (a file that others read, such as a
