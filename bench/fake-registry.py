@@ -3,7 +3,8 @@
 
 Listens on 127.0.0.1 (a free port, printed on stdout as the first line), answers `GET /v2/` with
 a Bearer challenge whose realm is its own `/token`, and `/token` with a fresh token valid for an
-hour. Every token exchange is counted in the file given as argv[1] (one line per exchange).
+hour. Every token exchange is counted in the file given as argv[1] (one line per exchange), and
+every request of any kind in the file given as argv[2] (optional).
 Stop it with SIGTERM.
 """
 import json
@@ -13,6 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 COUNT = sys.argv[1] if len(sys.argv) > 1 else None
+REQUESTS = sys.argv[2] if len(sys.argv) > 2 else None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -33,6 +35,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         port = self.server.server_address[1]
+        if REQUESTS:
+            with open(REQUESTS, "a") as f:
+                f.write("%s %s\n" % (self.command, self.path))
         if self.path.startswith("/token"):
             if COUNT:
                 with open(COUNT, "a") as f:

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # bench/run.sh - whole-process benchmarks of ocicred beside its peers (SPEC §10).
 #
-# Usage: bench/run.sh [-r RUNS] [-w WARMUP] [-o OUTDIR] [-B] [-b BASELINE]
+# Usage: bench/run.sh [-r RUNS] [-w WARMUP] [-o OUTDIR] [-i BIN | -B] [-b BASELINE]
 #   -r RUNS    timed runs per command (default 30); -w WARMUP untimed runs first (default 5)
 #   -o OUTDIR  where fixtures, raw hyperfine JSON and the report go (default bench/out)
-#   -B         do not build: use the binary already in ${CARGO_TARGET_DIR:-target}/release
+#   (default)  measure what install.sh installs (the static musl build): ./install.sh into
+#              ${CARGO_TARGET_DIR:-target}/bench-installed, then that bin/ocicred
+#   -i BIN     do not build: measure this installed ocicred (e.g. target/installed/bin/ocicred)
+#   -B         do not build: use the host build already in ${CARGO_TARGET_DIR:-target}/release
 #   -b BIN     also measure BIN (an older ocicred build) in the docker `get` rows, for before/after
 # Writes OUTDIR/results.md: BENCHMARKS.md-ready tables (median, p25-p75, peak RSS, ratios to the
 # peers measured in the same hyperfine invocation), the growth tables and the targets.
 #
-# It installs nothing. Needs: cargo, hyperfine, python3, GNU time (/usr/bin/time). Rows whose
+# It installs nothing outside the repository (install.sh may add the musl Rust target, and
+# musl-tools as root). Needs: cargo, hyperfine, python3, GNU time (/usr/bin/time). Rows whose
 # peer or feature is missing print why and are skipped: skopeo (skopeo), secretservice
-# (golang-docker-credential-helpers, gnome-keyring, dbus), valgrind (instruction counts).
+# (golang-docker-credential-helpers, gnome-keyring, dbus), valgrind (instruction counts), the
+# static floor (musl-gcc, from musl-tools): a C `int main(void){return 0;}` built -static.
 # Timings use hyperfine's default `sh` with its spawn time subtracted, stdin by `< file`.
 # Peak RSS: the largest of 5 `/usr/bin/time -v` "Maximum resident set size" readings.
 # Nothing outside OUTDIR is read or written: HOME, XDG_* and OCICRED_SYSCONFDIR point into it.
@@ -21,19 +26,22 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=30
 WARMUP=5
 OUT="$ROOT/bench/out"
-BUILD=1
+BUILD=install
+BIN=""
 BASE=""
-while getopts "r:w:o:Bb:h" o; do
+while getopts "r:w:o:i:Bb:h" o; do
   case $o in
     r) RUNS=$OPTARG ;;
     w) WARMUP=$OPTARG ;;
     o) OUT=$OPTARG ;;
-    B) BUILD=0 ;;
+    i) BUILD=none; BIN=$OPTARG ;;
+    B) BUILD=host ;;
     b) BASE=$OPTARG ;;
-    *) sed -n '2,17p' "$0"; exit 2 ;;
+    *) sed -n '2,23p' "$0"; exit 2 ;;
   esac
 done
 started=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -57,16 +65,20 @@ for m in "${optional_missing[@]}"; do say "bench/run.sh: not found, rows using i
 
 # ---- build -----------------------------------------------------------------------------------
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-if [ "$BUILD" = 1 ]; then
-  say "building: cargo build --release --locked"
-  (cd "$ROOT" && cargo build --release --locked --quiet)
-fi
-[ -x "$TARGET/release/ocicred" ] || { say "no binary at $TARGET/release/ocicred"; exit 1; }
+case $BUILD in
+  install)
+    say "building: PREFIX=$TARGET/bench-installed ./install.sh (what users install)"
+    PREFIX="$TARGET/bench-installed" "$ROOT/install.sh" > "$TARGET/bench-install.log"
+    BIN="$TARGET/bench-installed/bin/ocicred" ;;
+  host) BIN="$TARGET/release/ocicred" ;;
+esac
+[ -x "$BIN" ] || { say "no binary at $BIN"; exit 1; }
+LINKED=$(file -L "$BIN" 2>/dev/null | grep -o 'stati[^,]*linked\|dynamically linked' | head -1 || true)
 
 rm -rf "$OUT"
 mkdir -p "$OUT"/{bin,json,rss,fx,home/.config,run}
 chmod 700 "$OUT/run"
-cp "$TARGET/release/ocicred" "$OUT/bin/ocicred"
+cp "$BIN" "$OUT/bin/ocicred"
 ln -s ocicred "$OUT/bin/docker-credential-ocicred"
 if [ -n "$BASE" ]; then
   mkdir -p "$OUT/base"
@@ -82,6 +94,16 @@ unset REGISTRY_AUTH_FILE DOCKER_CONFIG CONTAINERS_REGISTRIES_CONF OCICRED_CONFIG
   OCICRED_DEBUG OCICRED_HELPER_CHAIN
 export RUNS WARMUP OUT
 HOST=127.0.0.1:5000
+
+# The static floor of SPEC §10: the cheapest possible helper, a static do-nothing program.
+FLOOR=""
+if have musl-gcc; then
+  printf 'int main(void){return 0;}\n' > "$OUT/floor.c"
+  musl-gcc -static -O2 -o "$OUT/bin/floor" "$OUT/floor.c" && FLOOR="$OUT/bin/floor"
+else
+  say "bench/run.sh: musl-gcc not found (apt-get install musl-tools): no static floor rows"
+fi
+floor_row() { [ -n "$FLOOR" ] && printf '%s' "floor: static C (musl-gcc -static)=$FLOOR"; }
 
 # ---- fixtures --------------------------------------------------------------------------------
 say "fixtures: auth.json 1/1,000/10,000/100,000 entries; registries.conf 3/2,000 registries + 0/50/200 drop-ins"
@@ -148,7 +170,8 @@ if have skopeo; then
 else
   skipped "get-1000: skopeo" "skopeo not installed"
 fi
-get_rows+=("/bin/true=/bin/true" "floor: ocicred version=$DCO version")
+[ -n "$FLOOR" ] && get_rows+=("$(floor_row)")
+get_rows+=("/bin/true=/bin/true" "ocicred version (start-up only)=$DCO version")
 [ -n "$BASE" ] && get_rows+=("baseline get=REGISTRY_AUTH_FILE=$A1K $OUT/base/docker-credential-ocicred get < $FX/url.txt")
 bench get-1000 "${get_rows[@]}"
 
@@ -158,7 +181,7 @@ bench scale-entries \
   "1,000 entries=OCICRED_SYSCONFDIR=$FX/sys-0 REGISTRY_AUTH_FILE=$FX/auth-1000.json $DCO get < $FX/url.txt" \
   "10,000 entries=OCICRED_SYSCONFDIR=$FX/sys-0 REGISTRY_AUTH_FILE=$FX/auth-10000.json $DCO get < $FX/url.txt" \
   "100,000 entries=OCICRED_SYSCONFDIR=$FX/sys-0 REGISTRY_AUTH_FILE=$FX/auth-100000.json $DCO get < $FX/url.txt" \
-  "/bin/true=/bin/true"
+  "/bin/true=/bin/true" ${FLOOR:+"$(floor_row)"}
 bench scale-dropins \
   "no registries.conf=OCICRED_SYSCONFDIR=$FX/none REGISTRY_AUTH_FILE=$A1K $DCO get < $FX/url.txt" \
   "3 registries + 0 drop-ins=OCICRED_SYSCONFDIR=$FX/sys-0 REGISTRY_AUTH_FILE=$A1K $DCO get < $FX/url.txt" \
@@ -173,6 +196,7 @@ for d in 0 50 200 big; do
   instr "drop-ins $d" "OCICRED_SYSCONFDIR=$FX/sys-$d REGISTRY_AUTH_FILE=$A1K" "$DCO get < $FX/url.txt"
 done
 instr "/bin/true" "" /bin/true
+[ -n "$FLOOR" ] && instr "floor" "" "$FLOOR"
 if [ -n "$BASE" ]; then
   for n in 1 1000 10000 100000; do
     instr "baseline entries $n" "OCICRED_SYSCONFDIR=$FX/sys-0 REGISTRY_AUTH_FILE=$FX/auth-$n.json" "$OUT/base/docker-credential-ocicred get < $FX/url.txt"
@@ -213,7 +237,8 @@ reg_pid=""
 stop_registry() { [ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null; reg_pid=""; return 0; }
 trap stop_registry EXIT
 : > "$FX/exchanges.log"
-python3 "$ROOT/bench/fake-registry.py" "$FX/exchanges.log" > "$FX/registry.port" &
+: > "$FX/requests.log"
+python3 "$ROOT/bench/fake-registry.py" "$FX/exchanges.log" "$FX/requests.log" > "$FX/registry.port" &
 reg_pid=$!
 for _ in $(seq 1 100); do [ -s "$FX/registry.port" ] && break; sleep 0.05; done
 PORT=$(head -1 "$FX/registry.port")
@@ -223,12 +248,24 @@ BZ="REGISTRY_AUTH_FILE=$FX/auth-bazel.json $OC get < $FX/bazel.json"
 answer=$(sh -c "$BZ" 2>&1 || true)
 case $answer in
   *'"headers"'*)
-    bench bazel-warm "ocicred get (Bazel, warm cache)=$BZ" "/bin/true=/bin/true"
+    bench bazel-warm "ocicred get (Bazel, warm cache)=$BZ" ${FLOOR:+"$(floor_row)"} "/bin/true=/bin/true"
     before=$(wc -l < "$FX/exchanges.log")
     bench bazel-cold --prepare "rm -rf $XDG_RUNTIME_DIR/ocicred" -- \
       "ocicred get (Bazel, cold cache)=$BZ"
     after=$(wc -l < "$FX/exchanges.log")
     printf 'Token exchanges during the cold runs: %s.' "$((after - before))" > "$OUT/bazel-exchanges.txt"
+    # A cold call whose realm is already known (another repository of the same registry ran
+    # before): the token file is gone, the remembered challenge (registry-*.json) is not, so
+    # the call makes exactly one HTTP request, the token exchange (no /v2/ probe).
+    sh -c "$BZ" > /dev/null
+    forget_tokens="find $XDG_RUNTIME_DIR/ocicred -name '*.json' ! -name 'registry-*' -delete"
+    sh -c "$forget_tokens"
+    before=$(wc -l < "$FX/requests.log")
+    sh -c "$BZ" > /dev/null
+    after=$(wc -l < "$FX/requests.log")
+    printf '%s' "$((after - before))" > "$OUT/bazel-known-realm-requests.txt"
+    bench bazel-known-realm --prepare "$forget_tokens" -- \
+      "ocicred get (Bazel, cold token, known realm)=$BZ"
     # SPEC §10: 16 parallel cold calls for one repository make exactly one exchange.
     rm -rf "$XDG_RUNTIME_DIR/ocicred"
     before=$(wc -l < "$FX/exchanges.log")
@@ -274,11 +311,13 @@ if [ "$ok" = 1 ]; then
 else
   skipped "keyring-$n: ocicred" "feature not built (OCICRED_STORE=keyring store/get did not work: $(printf '%s' "$got" | head -c 100))"
 fi
-rows+=("docker-credential-secretservice get=docker-credential-secretservice get < $FX/url.txt" "/bin/true=/bin/true")
+rows+=("docker-credential-secretservice get=docker-credential-secretservice get < $FX/url.txt")
+[ -n "$FLOOR" ] && rows+=("floor: static C (musl-gcc -static)=$FLOOR")
+rows+=("/bin/true=/bin/true")
 bench "keyring-$n" "${rows[@]}"
 EOF
   for n in 1 200; do
-    "$KS" -- env OUT="$OUT" FX="$FX" DCO="$DCO" HOST="$HOST" RUNS="$RUNS" WARMUP="$WARMUP" \
+    "$KS" -- env OUT="$OUT" FX="$FX" DCO="$DCO" HOST="$HOST" RUNS="$RUNS" WARMUP="$WARMUP" FLOOR="$FLOOR" \
       bash "$OUT/keyring-inner.sh" "$n" || skipped "keyring-$n" "keyring session failed"
   done
 fi
@@ -287,12 +326,13 @@ fi
 {
   printf -- '- machine: %s cores, %s, kernel %s\n' "$(nproc)" \
     "$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)" "$(uname -r)"
-  printf -- '- ocicred %s (%s), hyperfine %s, skopeo %s\n' "$("$OC" version | awk '{print $2}')" \
+  printf -- '- ocicred %s (%s), %s, hyperfine %s, skopeo %s\n' "$("$OC" version | awk '{print $2}')" \
     "$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+    "$([ "$BUILD" = install ] && echo "installed by install.sh: " || echo "binary $BIN: ")${LINKED:-linkage unknown}" \
     "$(hyperfine --version | awk '{print $2}')" \
     "$(skopeo --version 2>/dev/null | awk '{print $3}' || echo -)"
-  printf -- '- command: `bench/run.sh -r %s -w %s`, %s timed runs per command after %s warm-ups; load average at the end: %s\n' \
-    "$RUNS" "$WARMUP" "$RUNS" "$WARMUP" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf -- '- command: `bench/run.sh -r %s -w %s`, %s timed runs per command after %s warm-ups; load average at the start: %s, at the end: %s\n' \
+    "$RUNS" "$WARMUP" "$RUNS" "$WARMUP" "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.md"
 python3 "$ROOT/bench/report.py" "$OUT" > "$OUT/results.md"
 cat "$OUT/results.md"

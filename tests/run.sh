@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: real registry, real clients, real keyring, and tools.
 packages=(skopeo docker-registry apache2-utils golang-docker-credential-helpers gnome-keyring
-          dbus dbus-x11 libsecret-tools hyperfine curl openssl iproute2 ca-certificates time groff-base)
+          dbus dbus-x11 libsecret-tools hyperfine curl openssl iproute2 ca-certificates time groff-base file)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -30,4 +30,13 @@ fi
 tests/go/build.sh
 
 command -v cargo >/dev/null || { echo "tests/run.sh: cargo not found (install Rust first)" >&2; exit 1; }
+
+# The binary install.sh installs (static musl by default: it adds the Rust target and, as
+# root, musl-tools), built once into a PREFIX under target/; tests/it/installed.rs checks it.
+installed="${CARGO_TARGET_DIR:-$PWD/target}/installed"
+mkdir -p "$installed"
+PREFIX="$installed" ./install.sh > "${CARGO_TARGET_DIR:-$PWD/target}/install.log" ||
+  { cat "${CARGO_TARGET_DIR:-$PWD/target}/install.log"; exit 1; }
+export OCICRED_INSTALLED_BIN="$installed/bin/ocicred"
+
 cargo test --locked "$@"

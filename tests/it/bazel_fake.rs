@@ -357,3 +357,22 @@ fn plain_http_is_allowed_for_registries_marked_insecure() {
     let err = assert_one_line_failure(&out);
     assert!(!err.contains("refusing plain http"), "{err}");
 }
+
+#[test]
+fn a_cold_call_whose_realm_is_known_makes_one_request() {
+    let s = fake_registry(r#"{"token":"K","expires_in":300}"#, None);
+    let home = Home::new();
+    home.get(&uri(&s, "one/img/manifests/v1"));
+    assert_eq!(s.count(|r| r.path == "/v2/"), 1);
+    // Another repository: no token cached for it, but the realm is remembered.
+    let before = s.requests().len();
+    let v = home.get(&uri(&s, "two/img/manifests/v1"));
+    assert_eq!(authorization(&v).as_deref(), Some("Bearer K"));
+    let new = s.requests()[before..].to_vec();
+    assert_eq!(new.len(), 1, "one HTTP round trip: {new:?}");
+    assert!(new[0].path.starts_with("/token"), "{new:?}");
+    assert_eq!(
+        new[0].query("scope").as_deref(),
+        Some("repository:two/img:pull")
+    );
+}

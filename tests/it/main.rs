@@ -36,6 +36,8 @@ mod hostile;
 mod hostile_peers;
 /// Secret hygiene: no secret on stderr, in list output, errors, panics or stray files.
 mod hygiene;
+/// The binary install.sh installs: static, and working in every mode.
+mod installed;
 /// The OS keyring backend against a real gnome-keyring on a private D-Bus.
 mod keyring;
 /// A hostile local user and a stalled lock holder: planted cache and lock files, FIFOs,
