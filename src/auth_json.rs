@@ -371,7 +371,8 @@ impl AuthJson {
                             return Some(format!("credHelpers entry {h:?} is not a string"));
                         }
                     }
-                    Value::Object(_) => {}
+                    // `null` is what Go reads as an empty map.
+                    Value::Object(_) | Value::Null => {}
                     _ => return Some(format!("{k:?} is not a JSON object")),
                 }
             }
@@ -425,6 +426,9 @@ impl AuthJson {
                     .root
                     .entry(field_name)
                     .or_insert_with(|| Value::Object(Map::new()));
+                if slot.is_null() {
+                    *slot = Value::Object(Map::new());
+                }
                 if let Value::Object(m) = slot {
                     m.insert(name.to_string(), Value::String(h.to_string()));
                 }

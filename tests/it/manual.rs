@@ -119,7 +119,7 @@ fn man_page_renders_with_groff_and_documents_every_command() {
 }
 
 /// Removes `c\bc` and `_\bc` overstrikes.
-fn strip_overstrike(s: &str) -> String {
+pub fn strip_overstrike(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::new();
     let mut i = 0;

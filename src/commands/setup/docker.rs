@@ -495,6 +495,15 @@ mod tests {
     }
 
     #[test]
+    fn null_maps_are_empty_maps() {
+        let mut j = file(r#"{"auths":null,"credHelpers":null}"#);
+        assert_eq!(j.shape_problem(), None);
+        let mut rec = Record::default();
+        apply_setup(&mut j, &mut rec, &keys(&["a.io"]));
+        assert_eq!(value(&j)["credHelpers"], serde_json::json!({"a.io": "ocicred"}));
+    }
+
+    #[test]
     fn namespaces_are_refused_as_hosts() {
         assert!(parse_hosts(&["quay.io/org".into()]).is_err());
         assert_eq!(
