@@ -500,7 +500,10 @@ mod tests {
         assert_eq!(j.shape_problem(), None);
         let mut rec = Record::default();
         apply_setup(&mut j, &mut rec, &keys(&["a.io"]));
-        assert_eq!(value(&j)["credHelpers"], serde_json::json!({"a.io": "ocicred"}));
+        assert_eq!(
+            value(&j)["credHelpers"],
+            serde_json::json!({"a.io": "ocicred"})
+        );
     }
 
     #[test]
