@@ -436,7 +436,7 @@ pub fn check_www_authenticate(data: &[u8]) {
             assert_eq!(*k, k.to_ascii_lowercase());
         }
         if let Some(realm) = c.param("realm") {
-            let url = token::get_url(realm, c.param("service"), "repository:a/b:pull");
+            let url = token::get_url(realm, c.param("service"), Some("repository:a/b:pull"));
             assert!(url.contains("scope=repository%3Aa%2Fb%3Apull"), "{url}");
         }
     }

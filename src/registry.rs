@@ -195,24 +195,29 @@ fn normalize_host(authority: &str) -> Result<String, Error> {
     Ok(host)
 }
 
-/// Splits `name[:port]`, with bracketed IPv6 literals.
-fn split_port(host: &str) -> Result<(&str, Option<&str>), Error> {
-    if let Some(rest) = host.strip_prefix('[') {
-        let end = rest
-            .find(']')
-            .ok_or_else(|| Error::InvalidInput("unterminated IPv6 address".into()))?;
+/// Splits an authority `name[:port]` or `[v6]:port` into the name (an IPv6 literal keeps
+/// its brackets) and the port text, which the caller validates. The one `host:port` splitter
+/// of ocicred: keys, routes, Bazel URIs and URLs all go through it.
+pub fn split_authority(authority: &str) -> std::result::Result<(&str, Option<&str>), &'static str> {
+    if let Some(rest) = authority.strip_prefix('[') {
+        let end = rest.find(']').ok_or("an unterminated IPv6 address")?;
         let after = &rest[end + 1..];
-        let name = &host[..end + 2];
+        let name = &authority[..end + 2];
         return match after.strip_prefix(':') {
             Some(port) => Ok((name, Some(port))),
             None if after.is_empty() => Ok((name, None)),
-            None => Err(Error::InvalidInput("invalid IPv6 address".into())),
+            None => Err("an invalid IPv6 address"),
         };
     }
-    Ok(match host.split_once(':') {
+    Ok(match authority.split_once(':') {
         Some((name, port)) => (name, Some(port)),
-        None => (host, None),
+        None => (authority, None),
     })
+}
+
+/// [`split_authority`] for a key, with the key's error.
+fn split_port(host: &str) -> Result<(&str, Option<&str>), Error> {
+    split_authority(host).map_err(|e| Error::InvalidInput(e.trim_start_matches("an ").into()))
 }
 
 /// Drops `:tag` and `@digest` from the last path part; `None` for an empty path.

@@ -198,22 +198,7 @@ pub fn parse_pattern(text: &str) -> Result<Pattern, String> {
 }
 
 fn split_port(authority: &str) -> Result<(&str, Option<&str>), String> {
-    if let Some(rest) = authority.strip_prefix('[') {
-        let end = rest
-            .find(']')
-            .ok_or("match has an unterminated IPv6 address")?;
-        let after = &rest[end + 1..];
-        let host = &authority[..end + 2];
-        return match after.strip_prefix(':') {
-            Some(p) => Ok((host, Some(p))),
-            None if after.is_empty() => Ok((host, None)),
-            None => Err("match has an invalid IPv6 address".into()),
-        };
-    }
-    Ok(match authority.split_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (authority, None),
-    })
+    crate::registry::split_authority(authority).map_err(|e| format!("match has {e}"))
 }
 
 impl Pattern {

@@ -11,23 +11,20 @@
 
 use std::io::{Read, Write};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-
 use crate::credential::Credential;
 use crate::error::{Error, Result};
 use crate::registry::RegistryKey;
 use crate::resolver::Resolver;
 use crate::secret::Secret;
 
+use crate::oci::cache::Remembered;
 pub use crate::oci::http::{HttpClient, Method, Request, Response, describe};
-use crate::oci::plain_http_allowed;
+use crate::oci::{plain_http_allowed, token};
 
 /// How long one HTTP call of the check may take.
 pub const PER_CALL: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A `host[:port]` that may be reached over plain HTTP (registries.conf `insecure`).
-pub type InsecureFn<'a> = &'a dyn Fn(&str) -> bool;
+pub use crate::oci::InsecureFn;
 
 fn get(
     http: &dyn HttpClient,
@@ -192,10 +189,7 @@ pub fn verify(
         }
         Err(e) => return Err(e),
     };
-    let basic = Secret::new(format!(
-        "Basic {}",
-        STANDARD.encode(format!("{username}:{}", password.expose()))
-    ));
+    let basic = crate::oci::basic_value(username, password.expose());
     match first.status {
         200 => return Ok(Verdict::Open),
         401 => {}
@@ -219,45 +213,22 @@ pub fn verify(
             }
         })
     };
-    let challenges =
-        crate::oci::challenge::parse_all(first.www_authenticate.iter().map(String::as_str));
-    for ch in &challenges {
-        if ch.scheme == "basic" {
-            return check(&format!("{base}/v2/"));
+    // The same choice, realm check and realm URL as the Bazel token exchange.
+    match crate::oci::choose_challenge(&first.www_authenticate) {
+        Some(Remembered::Basic) => check(&format!("{base}/v2/")),
+        Some(Remembered::Bearer { realm, service }) => {
+            crate::oci::check_realm(http, &realm, insecure, RESOLVE_TIMEOUT).map_err(|e| {
+                Error::Http(format!(
+                    "{e}; refusing to send the password to the token realm"
+                ))
+            })?;
+            check(&token::get_url(&realm, service.as_deref(), None))
         }
-        if ch.scheme == "bearer" {
-            let Some(realm) = ch.param("realm") else {
-                continue;
-            };
-            if !realm_allowed(http, realm, insecure) {
-                return Err(Error::Http(format!(
-                    "the token realm {} is not HTTPS; refusing to send the password there",
-                    describe(realm)
-                )));
-            }
-            let mut url = realm.to_string();
-            if let Some(service) = ch.param("service") {
-                url.push(if url.contains('?') { '&' } else { '?' });
-                url.push_str("service=");
-                url.push_str(&crate::oci::token::form_encode(service));
-            }
-            return check(&url);
-        }
+        Some(Remembered::Open) | None => Err(Error::Http(format!(
+            "{}/v2/ asks for credentials without a Basic or Bearer challenge; cannot check them (use --no-verify)",
+            describe(&base)
+        ))),
     }
-    Err(Error::Http(format!(
-        "{}/v2/ asks for credentials without a Basic or Bearer challenge; cannot check them (use --no-verify)",
-        describe(&base)
-    )))
-}
-
-/// A realm gets the password only over HTTPS, or plain HTTP on a loopback or insecure host.
-fn realm_allowed(http: &dyn HttpClient, realm: &str, insecure: InsecureFn) -> bool {
-    realm.starts_with("https://")
-        || realm.strip_prefix("http://").is_some_and(|rest| {
-            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-            let authority = authority.rsplit('@').next().unwrap_or(authority);
-            plain_http_allowed(http, authority, insecure, RESOLVE_TIMEOUT)
-        })
 }
 
 #[cfg(test)]
@@ -384,7 +355,10 @@ mod tests {
         assert!(!lo("example.org:5000"));
         // `*.localhost` is loopback only if it resolves so (the scripted resolver says no).
         assert!(!lo("reg.localhost:5000"));
-        assert!(!realm_allowed(&p, "http://reg.localhost/token", &none));
+        let realm_allowed = |realm: &str, insecure: InsecureFn| {
+            crate::oci::check_realm(&p, realm, insecure, RESOLVE_TIMEOUT).is_ok()
+        };
+        assert!(!realm_allowed("http://reg.localhost/token", &none));
         let insecure = |h: &str| h == "reg.lan:5000";
         let p = Scripted::new(&[
             ("http://reg.lan:5000/v2/", false, 401, &["Basic realm=x"]),
@@ -394,7 +368,8 @@ mod tests {
             verify(&p, &insecure, "reg.lan:5000", "u", &pw()).unwrap(),
             Verdict::Refused(403)
         );
-        assert!(realm_allowed(&p, "http://reg.lan:5000/token", &insecure));
-        assert!(!realm_allowed(&p, "http://other/token", &insecure));
+        assert!(realm_allowed("http://reg.lan:5000/token", &insecure));
+        assert!(!realm_allowed("http://other/token", &insecure));
+        assert!(!realm_allowed("ftp://reg.lan:5000/token", &insecure));
     }
 }

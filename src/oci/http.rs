@@ -84,11 +84,10 @@ pub fn describe(url: &str) -> String {
 pub fn url_host(url: &str) -> String {
     let d = describe(url);
     let auth = d.split_once("://").map(|(_, a)| a).unwrap_or(&d);
-    let host = match auth.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => auth.split(':').next().unwrap_or(""),
-    };
-    host.to_ascii_lowercase()
+    match crate::registry::split_authority(auth) {
+        Ok((host, _)) => crate::oci::target::unbracket(host).to_ascii_lowercase(),
+        Err(_) => String::new(),
+    }
 }
 
 /// Transport settings taken from the environment. `Debug` hides a proxy's user and password.

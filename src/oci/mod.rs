@@ -163,9 +163,7 @@ impl Exchange<'_> {
         if plain_http_allowed(self.http, authority, self.insecure, timeout) {
             return Ok(());
         }
-        Err(Error::Http(format!(
-            "refusing plain http to {authority}: not a loopback host and not marked insecure in registries.conf"
-        )))
+        Err(refuse_plain_http(authority))
     }
 
     fn remaining(&self, deadline: Instant, what: &str) -> Result<Duration> {
@@ -189,25 +187,12 @@ impl Exchange<'_> {
         let found = match resp.status {
             // 404: the host is not a registry; there is nothing to add.
             200..=299 | 404 => Remembered::Open,
-            401 => {
-                let all = challenge::parse_all(resp.www_authenticate.iter().map(String::as_str));
-                let bearer = all.iter().find(|c| {
-                    c.scheme == "bearer" && c.param("realm").is_some_and(|r| !r.is_empty())
-                });
-                if let Some(b) = bearer {
-                    Remembered::Bearer {
-                        realm: b.param("realm").unwrap_or_default().to_string(),
-                        service: b.param("service").map(str::to_string),
-                    }
-                } else if all.iter().any(|c| c.scheme == "basic") {
-                    Remembered::Basic
-                } else {
-                    return Err(Error::Http(format!(
-                        "registry {} answered 401 without a Bearer or Basic challenge",
-                        target.authority
-                    )));
-                }
-            }
+            401 => choose_challenge(&resp.www_authenticate).ok_or_else(|| {
+                Error::Http(format!(
+                    "registry {} answered 401 without a Bearer or Basic challenge",
+                    target.authority
+                ))
+            })?,
             s => {
                 return Err(Error::Http(format!(
                     "registry {} answered HTTP {s} on /v2/",
@@ -246,24 +231,18 @@ impl Exchange<'_> {
         cred: Option<&Credential>,
         deadline: Instant,
     ) -> Result<CachedToken, Failure> {
-        let (scheme, _) = realm.split_once("://").unwrap_or(("", ""));
-        let scheme = scheme.to_ascii_lowercase();
-        if scheme != "https" && scheme != "http" {
-            return Err(Error::Http(format!(
-                "registry {} names a token realm that is not an http(s) URL",
-                target.authority
-            ))
-            .into());
-        }
-        let realm_auth = describe(realm);
-        let realm_auth = realm_auth.split_once("://").map(|x| x.1).unwrap_or("");
-        self.check_plain_http(&scheme, realm_auth, deadline)?;
-        let scope = target.pull_scope();
         let what = describe(realm);
+        check_realm(
+            self.http,
+            realm,
+            self.insecure,
+            self.remaining(deadline, &what)?,
+        )?;
+        let scope = target.pull_scope();
         let get = |authorization: Option<Secret<String>>| -> Result<http::Response> {
             self.http.send(&Request {
                 method: Method::Get,
-                url: token::get_url(realm, service, &scope),
+                url: token::get_url(realm, service, Some(&scope)),
                 authorization,
                 form: None,
                 timeout: self.remaining(deadline, &what)?,
@@ -330,7 +309,54 @@ pub fn plain_http_allowed(
         || (!host.is_empty() && http.resolve_loopback(&host, timeout))
 }
 
-fn basic_value(user: &str, pass: &str) -> Secret<String> {
+fn refuse_plain_http(authority: &str) -> Error {
+    Error::Http(format!(
+        "refusing plain http to {authority}: not a loopback host and not marked insecure in registries.conf"
+    ))
+}
+
+/// What a registry's `401` on `/v2/` asks for: the first Bearer challenge that names a realm,
+/// else Basic; `None` when it offers neither. The Bazel path and `login` both choose here.
+pub fn choose_challenge(www_authenticate: &[String]) -> Option<Remembered> {
+    let all = challenge::parse_all(www_authenticate.iter().map(String::as_str));
+    let bearer = all
+        .iter()
+        .find(|c| c.scheme == "bearer" && c.param("realm").is_some_and(|r| !r.is_empty()));
+    if let Some(b) = bearer {
+        Some(Remembered::Bearer {
+            realm: b.param("realm").unwrap_or_default().to_string(),
+            service: b.param("service").map(str::to_string),
+        })
+    } else if all.iter().any(|c| c.scheme == "basic") {
+        Some(Remembered::Basic)
+    } else {
+        None
+    }
+}
+
+/// May credentials go to the token `realm`? Only to an `https://` URL, or a plain `http://` one
+/// on a loopback or insecure host ([`plain_http_allowed`]). The Bazel path and `login` both
+/// check here before sending anything.
+pub fn check_realm(
+    http: &dyn HttpClient,
+    realm: &str,
+    insecure: InsecureFn,
+    timeout: Duration,
+) -> Result<()> {
+    let shown = describe(realm);
+    let (scheme, authority) = shown.split_once("://").unwrap_or(("", ""));
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" if plain_http_allowed(http, authority, insecure, timeout) => Ok(()),
+        "http" => Err(refuse_plain_http(authority)),
+        _ => Err(Error::Http(format!(
+            "the token realm {shown} is not an http(s) URL"
+        ))),
+    }
+}
+
+/// The `Authorization` value for HTTP Basic auth.
+pub fn basic_value(user: &str, pass: &str) -> Secret<String> {
     Secret::new(format!(
         "Basic {}",
         STANDARD.encode(format!("{user}:{pass}"))

@@ -75,19 +75,9 @@ pub fn parse(uri: &str) -> Option<Target> {
 
 /// The host of `host[:port]` / `[v6]:port`, validated loosely; `None` when empty or odd.
 fn split_host(authority: &str) -> Option<String> {
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let (h, after) = rest.split_once(']')?;
-        (
-            h,
-            after.strip_prefix(':').or((after.is_empty()).then_some("")),
-        )
-    } else {
-        match authority.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, Some("")),
-        }
-    };
-    let port = port?;
+    let (host, port) = crate::registry::split_authority(authority).ok()?;
+    let host = unbracket(host);
+    let port = port.unwrap_or("");
     if host.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {
         return None;
     }
@@ -100,6 +90,13 @@ fn split_host(authority: &str) -> Option<String> {
     Some(host.to_string())
 }
 
+/// An IPv6 literal without its brackets; any other host as it is.
+pub fn unbracket(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
 /// True for a host that is loopback by its spelling alone: `localhost` itself or a literal
 /// loopback address (`127.0.0.0/8`, `::1`, `::ffff:127.x.y.z`). Any other name, `*.localhost`
 /// included, is loopback only if it resolves to nothing but loopback addresses
@@ -108,11 +105,8 @@ pub fn is_loopback(host: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") {
         return true;
     }
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    host.parse::<std::net::IpAddr>()
+    unbracket(host)
+        .parse::<std::net::IpAddr>()
         .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 

@@ -63,14 +63,20 @@ fn form(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-/// The GET URL for a token: the realm (its own query kept) plus `service` and `scope`.
-pub fn get_url(realm: &str, service: Option<&str>, scope: &str) -> String {
+/// The GET URL for a token: the realm (its own query kept, a fragment dropped) plus `service`
+/// and `scope` when given (`login` checks credentials without a scope).
+pub fn get_url(realm: &str, service: Option<&str>, scope: Option<&str>) -> String {
     let base = realm.split('#').next().unwrap_or(realm);
     let mut pairs = Vec::new();
     if let Some(s) = service {
         pairs.push(("service", s));
     }
-    pairs.push(("scope", scope));
+    if let Some(s) = scope {
+        pairs.push(("scope", s));
+    }
+    if pairs.is_empty() {
+        return base.to_string();
+    }
     let sep = if !base.contains('?') {
         "?"
     } else if base.ends_with('?') || base.ends_with('&') {
@@ -189,18 +195,24 @@ mod tests {
             get_url(
                 "https://auth.docker.io/token",
                 Some("registry.docker.io"),
-                "repository:library/alpine:pull"
+                Some("repository:library/alpine:pull")
             ),
             "https://auth.docker.io/token?service=registry.docker.io&scope=repository%3Alibrary%2Falpine%3Apull"
         );
         assert_eq!(
-            get_url("https://r/t?a=1", None, "repository:x:pull"),
+            get_url("https://r/t?a=1", None, Some("repository:x:pull")),
             "https://r/t?a=1&scope=repository%3Ax%3Apull"
         );
         assert_eq!(
-            get_url("https://r/t?", Some("a b&c"), "s"),
+            get_url("https://r/t?", Some("a b&c"), Some("s")),
             "https://r/t?service=a%20b%26c&scope=s"
         );
+        // `login`: a service and no scope; nothing at all leaves the realm as it is.
+        assert_eq!(
+            get_url("https://auth.r.io/token#x", Some("r io"), None),
+            "https://auth.r.io/token?service=r%20io"
+        );
+        assert_eq!(get_url("https://r/t?a=1", None, None), "https://r/t?a=1");
     }
 
     #[test]
