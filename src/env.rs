@@ -165,8 +165,15 @@ impl Env {
             string(upper).or_else(|| string(lower))
         }
         let uid = crate::fsio::current_uid();
+        // The home directory: `$HOME`; on Windows `%USERPROFILE%` (as docker and podman use
+        // there), else `$HOME`.
+        let home = if cfg!(windows) {
+            path("USERPROFILE").or_else(|| path("HOME"))
+        } else {
+            path("HOME")
+        };
         Env {
-            home: path("HOME"),
+            home,
             uid,
             xdg_runtime_dir: path("XDG_RUNTIME_DIR"),
             dbus_session_bus_address: string("DBUS_SESSION_BUS_ADDRESS"),
@@ -249,10 +256,15 @@ impl Env {
         if let Some(file) = &self.registry_auth_file {
             return vec![AuthFile::new(file, AuthFileFormat::Auths)];
         }
-        let mut out = vec![AuthFile::new(
-            &self.runtime_auth_file(),
-            AuthFileFormat::Auths,
-        )];
+        let mut out = Vec::new();
+        // Without `XDG_RUNTIME_DIR`, `/run/containers/$UID` is a Linux place only (as in
+        // containers/image: elsewhere the first file is `~/.config/containers/auth.json`).
+        if self.xdg_runtime_dir.is_some() || cfg!(target_os = "linux") {
+            out.push(AuthFile::new(
+                &self.runtime_auth_file(),
+                AuthFileFormat::Auths,
+            ));
+        }
         if let Some(dir) = self.config_home() {
             out.push(AuthFile::new(
                 &dir.join("containers/auth.json"),

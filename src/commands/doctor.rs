@@ -11,7 +11,6 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -431,15 +430,13 @@ fn check_auth_files(env: &Env, r: &mut Report, helpers: &mut Vec<(String, PathBu
         }
         if holds_secrets
             && let Ok(meta) = fs::metadata(path)
-            && meta.permissions().mode() & 0o077 != 0
+            && let Some(mode) = permission_bits(&meta)
+            && mode & 0o077 != 0
         {
             r.add(
                 path,
                 0,
-                format!(
-                    "holds credentials but is readable by others (mode {:o})",
-                    meta.permissions().mode() & 0o777
-                ),
+                format!("holds credentials but is readable by others (mode {mode:o})"),
                 format!("chmod 600 {}", path.display()),
             );
         }
@@ -471,6 +468,19 @@ fn check_auth_files(env: &Env, r: &mut Report, helpers: &mut Vec<(String, PathBu
 
 /// The registries.conf files ocicred reads: the main file, then the drop-ins (the same plan
 /// `registries::load` follows).
+/// A file's permission bits (Unix). `None` on Windows: files there have ACLs, not modes, and
+/// `doctor` does not judge them.
+#[cfg(unix)]
+fn permission_bits(meta: &fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(meta.permissions().mode() & 0o777)
+}
+
+#[cfg(not(unix))]
+fn permission_bits(_: &fs::Metadata) -> Option<u32> {
+    None
+}
+
 fn registries_files(env: &Env) -> Vec<PathBuf> {
     let user_exists = env.user_registries_conf().is_some_and(|u| u.exists());
     let plan = registries::plan(env, user_exists);

@@ -9,7 +9,6 @@
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::rc::Rc;
@@ -95,15 +94,35 @@ impl ProcessRunner {
 
 /// Finds an executable by name on a `PATH` value.
 pub fn find_program(path: Option<&OsString>, program: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
     let path = path?;
+    let program = executable_name(program);
     std::env::split_paths(path)
         .filter(|d| !d.as_os_str().is_empty())
-        .map(|d| d.join(program))
-        .find(|p| {
-            p.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+        .map(|d| d.join(&program))
+        .find(|p| p.metadata().is_ok_and(|m| is_executable(&m)))
+}
+
+/// The file name of a program: as given on Unix, with `.exe` on Windows (as docker looks
+/// helpers up there).
+fn executable_name(program: &str) -> String {
+    if cfg!(windows) {
+        format!("{program}.exe")
+    } else {
+        program.to_string()
+    }
+}
+
+/// A regular file with an execute bit (Unix); any regular file on Windows, which has no
+/// execute bits (the `.exe` name says it is a program).
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.is_file() && meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    meta.is_file()
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -156,10 +175,8 @@ impl HelperRunner for ProcessRunner {
                 timeout.as_secs_f32().round()
             ))
         };
-        let mut child = Command::new(&program)
+        let mut child = own_process_group(&mut Command::new(&program))
             .arg(action)
-            // Its own process group, so a timeout stops whatever it started too.
-            .process_group(0)
             .env(CHAIN_VAR, "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -220,7 +237,26 @@ impl HelperRunner for ProcessRunner {
     }
 }
 
+/// Starts the helper in its own process group (Unix), so a timeout stops whatever it started
+/// too. Windows has no process groups: there only the helper itself is stopped.
+#[cfg(unix)]
+fn own_process_group(c: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    c.process_group(0)
+}
+
+#[cfg(not(unix))]
+fn own_process_group(c: &mut Command) -> &mut Command {
+    c
+}
+
+/// Nothing more to stop on Windows: the caller's `Child::kill` (TerminateProcess) stops the
+/// helper; a process it started itself lives on.
+#[cfg(not(unix))]
+fn kill_group(_pid: u32) {}
+
 /// Sends SIGKILL to a helper's whole process group.
+#[cfg(unix)]
 fn kill_group(pid: u32) {
     if let Some(pid) = i32::try_from(pid)
         .ok()
