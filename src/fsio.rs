@@ -13,7 +13,7 @@
 //!
 //! [`write_target`] vets the path an auth file is written through (following a final symlink of
 //! the user's or root's, as podman does). It knows nothing of JSON. The Unix-only operations are
-//! the small functions in `mod os` at the end.
+//! the small functions in `mod os` at the end (one for Unix, one for elsewhere).
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, Metadata};
@@ -242,7 +242,7 @@ struct Walked {
 fn walk_dir(dir: &Path, uid: u32, vet_last: bool) -> Result<Walked> {
     let dir = absolute(dir)?;
     let mut todo: Vec<OsString> = Vec::new();
-    let mut resolved = PathBuf::from("/");
+    let mut resolved = root_of(&dir);
     let root = fs::symlink_metadata(&resolved).map_err(|e| Error::io(&resolved, e))?;
     vet_directory(&resolved, &root, uid)?;
     push_components(&mut todo, &dir);
@@ -275,7 +275,7 @@ fn walk_dir(dir: &Path, uid: u32, vet_last: bool) -> Result<Walked> {
             }
             let target = fs::read_link(&next).map_err(|e| Error::io(&next, e))?;
             if target.is_absolute() {
-                resolved = PathBuf::from("/");
+                resolved = root_of(&target);
             }
             push_components(&mut todo, &target);
         } else if meta.is_dir() {
@@ -294,6 +294,13 @@ fn walk_dir(dir: &Path, uid: u32, vet_last: bool) -> Result<Walked> {
         existing: resolved,
         missing: Vec::new(),
     })
+}
+
+/// The root an absolute path starts from: `/` (a drive and `\` elsewhere).
+fn root_of(path: &Path) -> PathBuf {
+    path.components()
+        .take_while(|c| matches!(c, Component::Prefix(_) | Component::RootDir))
+        .collect()
 }
 
 /// Pushes the names of `path` so that the first one is popped first ("." dropped, ".." kept).
@@ -654,8 +661,9 @@ pub fn current_uid() -> u32 {
     os::uid()
 }
 
-// ---- the Unix-only operations -------------------------------------------------------------
+// ---- the platform operations --------------------------------------------------------------
 
+#[cfg(unix)]
 mod os {
     use std::fs::{self, File, FileType, Metadata, OpenOptions};
     use std::io;
@@ -744,7 +752,63 @@ mod os {
     }
 }
 
-#[cfg(test)]
+/// Elsewhere (Windows) there are no uids, modes, FIFOs or `O_NOFOLLOW`: every file counts as
+/// the user's and private (the profile directory's ACL is what protects it), and the checks
+/// that need Unix semantics pass.
+#[cfg(not(unix))]
+mod os {
+    use std::fs::{self, File, FileType, Metadata, OpenOptions};
+    use std::io;
+    use std::path::Path;
+
+    use super::Follow;
+
+    pub fn owner(_meta: &Metadata) -> u32 {
+        0
+    }
+
+    pub fn mode(meta: &Metadata) -> u32 {
+        if meta.is_dir() { 0o700 } else { 0o600 }
+    }
+
+    pub fn uid() -> u32 {
+        0
+    }
+
+    pub fn special_kind(_t: &FileType) -> &'static str {
+        "not a regular file"
+    }
+
+    pub fn open_read(path: &Path, _follow: Follow) -> io::Result<File> {
+        File::open(path)
+    }
+
+    pub fn open_lock(path: &Path) -> io::Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+    }
+
+    pub fn create_exclusive(path: &Path) -> io::Result<File> {
+        OpenOptions::new().write(true).create_new(true).open(path)
+    }
+
+    pub fn set_file_mode(_file: &File, _mode: u32) -> io::Result<()> {
+        Ok(())
+    }
+
+    pub fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+        Ok(())
+    }
+
+    pub fn make_private_dir(path: &Path) -> io::Result<()> {
+        fs::create_dir(path)
+    }
+}
+
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
