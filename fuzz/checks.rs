@@ -46,6 +46,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("registries_conf", check_registries_conf),
     ("ocicred_config", check_ocicred_config),
     ("route_match", check_route_match),
+    ("dbus_reply", check_dbus_reply),
 ];
 
 fn assert_one_line(what: &str, text: &str) {
@@ -621,6 +622,122 @@ pub fn check_route_match(data: &[u8]) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A message from the D-Bus session bus, read by the keyring's hand-written reply reader
+/// (`read_message`, then the body readers the fast `get` path uses, whatever the signature
+/// says): no panic and no read past the input; a message never claims more bytes than it was
+/// given; every reader error is one of the fixed texts (never bytes from the bus). Then a
+/// method return built from the input reads back exactly.
+pub fn check_dbus_reply(data: &[u8]) {
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd",
+        target_os = "dragonfly"
+    ))]
+    dbus::check(data);
+}
+
+#[cfg(any(
+    target_os = "linux",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+))]
+mod dbus {
+    use ocicred::source::keyring::dbus::{W, read_message};
+
+    const FIXED: [&str; 5] = [
+        "short message from the bus",
+        "bad string from the bus",
+        "bad signature from the bus",
+        "bad message from the bus",
+        "message from the bus too large",
+    ];
+
+    fn fixed<T>(r: Result<T, String>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                assert!(
+                    FIXED.contains(&e.as_str()) || e == "unexpected header field from the bus",
+                    "{e:?}"
+                );
+                None
+            }
+        }
+    }
+
+    pub fn check(data: &[u8]) {
+        if let Some((m, used)) = fixed(read_message(data)) {
+            assert!(
+                (16..=data.len()).contains(&used),
+                "{used} of {}",
+                data.len()
+            );
+            let _ = m.reply.sig();
+            // OpenSession: `vo`.
+            let mut c = m.reply.reader();
+            let _ = fixed(c.sig())
+                .and_then(|_| fixed(c.str()))
+                .and_then(|_| fixed(c.str()));
+            // SearchItems: `aoao`.
+            let mut c = m.reply.reader();
+            let _ = fixed(c.paths()).and_then(|_| fixed(c.paths()));
+            // GetSecret: `(oayays)`.
+            let mut c = m.reply.reader();
+            let _ = fixed(c.str())
+                .and_then(|_| fixed(c.bytes().map(<[u8]>::to_vec)))
+                .and_then(|_| fixed(c.bytes().map(<[u8]>::to_vec)));
+            let mut c = m.reply.reader();
+            let _ = fixed(c.align(8))
+                .and_then(|_| fixed(c.byte()))
+                .and_then(|_| fixed(c.u32()));
+        }
+        round_trip(data);
+    }
+
+    /// A little-endian method return answering serial 7 with body `s ay` built from `data`.
+    fn round_trip(data: &[u8]) {
+        let split = data.first().map_or(0, |b| *b as usize).min(data.len());
+        let text = String::from_utf8_lossy(&data[..split]).replace('\0', "");
+        let blob = &data[split..];
+        let mut body = W(Vec::new());
+        body.str(&text);
+        body.u32(blob.len() as u32);
+        body.0.extend_from_slice(blob);
+        let mut m = W(vec![b'l', 2, 0, 1]);
+        m.u32(body.0.len() as u32);
+        m.u32(99);
+        m.u32(0);
+        m.align(8);
+        m.0.extend_from_slice(&[5, 1, b'u', 0]);
+        m.u32(7);
+        m.align(8);
+        m.0.extend_from_slice(&[8, 1, b'g', 0]);
+        m.sig("say");
+        let fields = (m.0.len() - 16) as u32;
+        m.0[12..16].copy_from_slice(&fields.to_le_bytes());
+        m.align(8);
+        m.0.extend_from_slice(&body.0);
+        let mut wire = m.0.clone();
+        wire.extend_from_slice(b"next message");
+        let (msg, used) = read_message(&wire).expect("a well-formed reply reads");
+        assert_eq!(used, m.0.len());
+        assert_eq!(msg.reply_to, Some(7));
+        assert!(msg.error.is_none());
+        assert_eq!(msg.reply.sig(), "say");
+        let mut c = msg.reply.reader();
+        assert_eq!(c.str().unwrap(), text);
+        assert_eq!(c.bytes().unwrap(), blob);
+        // Cut short anywhere, it is an error, never a panic.
+        for cut in [0, 1, 15, 16, m.0.len() / 2, m.0.len() - 1] {
+            assert!(read_message(&m.0[..cut]).is_err(), "cut at {cut}");
         }
     }
 }

@@ -11,8 +11,16 @@
 
 // One platform module per build, chosen by the cfg that build.rs sets (`secret_service`,
 // `native_keyring`, or neither); each offers the same functions, so `os.rs` needs no `cfg`.
-#[cfg(secret_service)]
-mod dbus;
+// The D-Bus wire reader is pure and public on every OS with a Secret Service (it is fuzzed), with
+// or without the keyring feature; only `secret_service.rs` talks to a bus with it.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+))]
+pub mod dbus;
 #[cfg(native_keyring)]
 mod native;
 mod os;

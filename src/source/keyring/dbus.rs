@@ -6,6 +6,8 @@
 //! costs more wall time than the few round trips themselves. Every read and write is bounded by
 //! one deadline (socket timeouts). Anything it does not understand is an error, and the caller
 //! then falls back to the full client; errors carry D-Bus error names, never secret bytes.
+//! Reading a message is pure ([`read_message`], fuzzed by the `dbus_reply` target): the
+//! socket code only gathers the bytes the fixed header announces.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -283,80 +285,131 @@ impl Bus {
         loop {
             let mut fixed = [0u8; 16];
             self.read(&mut fixed)?;
-            let big = match fixed[0] {
-                b'l' => false,
-                b'B' => true,
-                _ => return Err("bad message from the bus".into()),
-            };
-            let u = |i: usize| {
-                let b = [fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]];
-                (if big {
-                    u32::from_be_bytes(b)
-                } else {
-                    u32::from_le_bytes(b)
-                }) as usize
-            };
-            let (body_len, fields_len) = (u(4), u(12));
-            if body_len > MAX_MESSAGE || fields_len > MAX_MESSAGE {
-                return Err("message from the bus too large".into());
-            }
+            let (fields_len, body_len) = frame(&fixed)?;
             let mut head = vec![0u8; 16 + fields_len.next_multiple_of(8)];
             head[..16].copy_from_slice(&fixed);
             self.read(&mut head[16..])?;
             let mut body = vec![0u8; body_len];
             self.read(&mut body)?;
-            let (mut reply_to, mut error, mut sig) = (None, None, String::new());
-            let mut c = R {
-                b: &head[..16 + fields_len],
-                pos: 16,
-                big,
-            };
-            while c.pos < c.b.len() {
-                c.align(8)?;
-                let code = c.byte()?;
-                let t = c.sig()?;
-                match t.as_str() {
-                    "u" => {
-                        let v = c.u32()?;
-                        if code == 5 {
-                            reply_to = Some(v);
-                        }
-                    }
-                    "s" | "o" => {
-                        let v = c.str()?;
-                        if code == 4 {
-                            error = Some(v);
-                        }
-                    }
-                    "g" => {
-                        let v = c.sig()?;
-                        if code == 8 {
-                            sig = v;
-                        }
-                    }
-                    _ => return Err("unexpected header field from the bus".into()),
-                }
-            }
-            let reply = Reply { body, sig, big };
-            let Some(to) = reply_to.filter(|_| matches!(fixed[1], 2 | 3)) else {
+            let m = decode(&head[..16 + fields_len], body)?;
+            let Some(to) = m.reply_to else {
                 continue; // a signal or a call to us: not ours to answer
             };
-            if fixed[1] == 3 {
-                let name = error.unwrap_or_default();
-                let text = reply.reader().str().unwrap_or_default();
-                let e = format!("{name}: {text}");
-                if to == serial {
-                    return Err(BusError::Other(e));
-                }
-                self.stash.push((to, Err(e)));
-                continue;
-            }
+            let result = match m.error {
+                Some(e) => Err(e),
+                None => Ok(m.reply),
+            };
             if to == serial {
-                return Ok(reply);
+                return result.map_err(BusError::Other);
             }
-            self.stash.push((to, Ok(reply)));
+            self.stash.push((to, result));
         }
     }
+}
+
+/// The lengths a message's fixed 16-byte start announces: (header fields, body), each at most
+/// [`MAX_MESSAGE`].
+fn frame(fixed: &[u8; 16]) -> Result<(usize, usize), String> {
+    let big = match fixed[0] {
+        b'l' => false,
+        b'B' => true,
+        _ => return Err("bad message from the bus".into()),
+    };
+    let u = |i: usize| {
+        let b = [fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]];
+        (if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }) as usize
+    };
+    let (body_len, fields_len) = (u(4), u(12));
+    if body_len > MAX_MESSAGE || fields_len > MAX_MESSAGE {
+        return Err("message from the bus too large".into());
+    }
+    Ok((fields_len, body_len))
+}
+
+/// What one message from the bus says.
+pub struct Message {
+    /// The serial it answers, for a method return or an error; `None` for anything else.
+    pub reply_to: Option<u32>,
+    /// For an error reply: `"<error name>: <message>"`.
+    pub error: Option<String>,
+    /// Its body and signature.
+    pub reply: Reply,
+}
+
+/// Reads a message's header fields (`head`: the fixed 16 bytes and the fields, without the
+/// padding after them) and wraps its `body`. Pure: anything malformed is an `Err`, never a
+/// panic or a read past the input.
+fn decode(head: &[u8], body: Vec<u8>) -> Result<Message, String> {
+    let big = head.first() == Some(&b'B');
+    if head.len() < 16 {
+        return Err(SHORT.into());
+    }
+    let kind = head[1];
+    let (mut reply_to, mut error, mut sig) = (None, None, String::new());
+    let mut c = R {
+        b: head,
+        pos: 16,
+        big,
+    };
+    while c.pos < c.b.len() {
+        c.align(8)?;
+        let code = c.byte()?;
+        let t = c.sig()?;
+        match t.as_str() {
+            "u" => {
+                let v = c.u32()?;
+                if code == 5 {
+                    reply_to = Some(v);
+                }
+            }
+            "s" | "o" => {
+                let v = c.str()?;
+                if code == 4 {
+                    error = Some(v);
+                }
+            }
+            "g" => {
+                let v = c.sig()?;
+                if code == 8 {
+                    sig = v;
+                }
+            }
+            _ => return Err("unexpected header field from the bus".into()),
+        }
+    }
+    let reply = Reply { body, sig, big };
+    // Only a method return (2) or an error (3) answers a call.
+    let reply_to = reply_to.filter(|_| matches!(kind, 2 | 3));
+    let error = (kind == 3).then(|| {
+        let text = reply.reader().str().unwrap_or_default();
+        format!("{}: {text}", error.unwrap_or_default())
+    });
+    Ok(Message {
+        reply_to,
+        error,
+        reply,
+    })
+}
+
+/// Reads one whole message from the start of `bytes`, as [`Bus::wait`] reads it from the
+/// socket; also how many bytes it took. The pure entry point of the reply reader (fuzzed).
+pub fn read_message(bytes: &[u8]) -> Result<(Message, usize), String> {
+    let fixed: &[u8; 16] = bytes
+        .get(..16)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(SHORT)?;
+    let (fields_len, body_len) = frame(fixed)?;
+    let head_end = 16 + fields_len.next_multiple_of(8);
+    let end = head_end + body_len;
+    if bytes.len() < end {
+        return Err(SHORT.into());
+    }
+    let m = decode(&bytes[..16 + fields_len], bytes[head_end..end].to_vec())?;
+    Ok((m, end))
 }
 
 impl Reply {
@@ -506,6 +559,41 @@ mod tests {
         }
         assert_eq!(got[1], ("username".into(), "quay.io/org".into()));
         assert!(c.str().is_err(), "past the end is an error, not a panic");
+    }
+
+    #[test]
+    fn reads_messages_as_the_bus_sends_them() {
+        // The fuzz seeds: real reply layouts (both byte orders), an error, a signal, bad frames.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/dbus_reply");
+        let bytes = |n: &str| std::fs::read(dir.join(n)).unwrap();
+        let (m, used) = read_message(&bytes("get_secret")).unwrap();
+        assert_eq!((m.reply_to, used), (Some(4), bytes("get_secret").len()));
+        assert_eq!(m.reply.sig(), "(oayays)");
+        let mut c = m.reply.reader();
+        c.str().unwrap();
+        assert_eq!(c.bytes().unwrap(), b"");
+        assert_eq!(
+            c.bytes().unwrap(),
+            br#"{"ServerURL":"h","Username":"u","Secret":"s"}"#
+        );
+        let (m, _) = read_message(&bytes("get_secret_big_endian")).unwrap();
+        let mut c = m.reply.reader();
+        assert_eq!(c.str().unwrap(), "/s");
+        c.bytes().unwrap();
+        assert_eq!(c.bytes().unwrap(), b"x");
+        let (m, _) = read_message(&bytes("search_locked")).unwrap();
+        let mut c = m.reply.reader();
+        assert!(c.paths().unwrap().is_empty());
+        assert_eq!(c.paths().unwrap().len(), 1);
+        let (m, _) = read_message(&bytes("error")).unwrap();
+        assert_eq!(
+            m.error.as_deref(),
+            Some("org.freedesktop.Secret.Error.NoSuchObject: Cannot find item")
+        );
+        assert_eq!(read_message(&bytes("signal")).unwrap().0.reply_to, None);
+        assert!(read_message(&bytes("truncated")).is_err());
+        assert!(read_message(&bytes("too_large")).is_err());
+        assert!(read_message(b"").is_err());
     }
 
     #[test]
