@@ -296,11 +296,18 @@ fn walk_dir(dir: &Path, uid: u32, vet_last: bool) -> Result<Walked> {
     })
 }
 
-/// The root an absolute path starts from: `/` (a drive and `\` elsewhere).
+/// Where an absolute path starts: `/` on Unix; the drive or share and its root (`C:\`) on
+/// Windows, which [`push_components`] leaves out.
 fn root_of(path: &Path) -> PathBuf {
-    path.components()
+    let root: PathBuf = path
+        .components()
         .take_while(|c| matches!(c, Component::Prefix(_) | Component::RootDir))
-        .collect()
+        .collect();
+    if root.as_os_str().is_empty() {
+        PathBuf::from("/")
+    } else {
+        root
+    }
 }
 
 /// Pushes the names of `path` so that the first one is popped first ("." dropped, ".." kept).
@@ -656,12 +663,22 @@ fn parent(path: &Path) -> &Path {
     }
 }
 
-/// The real user id.
+/// The real user id (0 on Windows, which has no user ids: see the Windows `os` module).
 pub fn current_uid() -> u32 {
     os::uid()
 }
 
-// ---- the platform operations --------------------------------------------------------------
+/// A file's permission bits (`0o7777`), or `None` on Windows, where files have ACLs instead.
+pub fn permission_bits(meta: &Metadata) -> Option<u32> {
+    os::HAS_MODES.then(|| os::mode(meta) & 0o7777)
+}
+
+/// Sets a file's permission bits; nothing on Windows.
+pub fn set_permission_bits(path: &Path, mode: u32) -> io::Result<()> {
+    os::set_mode(path, mode)
+}
+
+// ---- the Unix operations ------------------------------------------------------------------
 
 #[cfg(unix)]
 mod os {
@@ -675,6 +692,9 @@ mod os {
     use rustix::fs::OFlags;
 
     use super::Follow;
+
+    /// Files have Unix permission bits.
+    pub const HAS_MODES: bool = true;
 
     pub fn owner(meta: &Metadata) -> u32 {
         meta.uid()
@@ -752,18 +772,30 @@ mod os {
     }
 }
 
-/// Elsewhere (Windows) there are no uids, modes, FIFOs or `O_NOFOLLOW`: every file counts as
-/// the user's and private (the profile directory's ACL is what protects it), and the checks
-/// that need Unix semantics pass.
-#[cfg(not(unix))]
+// ---- the Windows operations ---------------------------------------------------------------
+
+/// Windows has neither user ids nor permission bits, and no FIFOs: every file counts as the
+/// user's own (uid 0 for all) with private modes (0700/0600), so the owner and mode checks
+/// above pass, and setting a mode does nothing. What keeps others out is the ACL of the
+/// user's profile directory, where every file ocicred writes lives by default. Symlinks and
+/// junctions are still never followed where Unix uses `O_NOFOLLOW`: the reparse point itself
+/// is opened, and the regular-file checks refuse it.
+#[cfg(windows)]
 mod os {
     use std::fs::{self, File, FileType, Metadata, OpenOptions};
     use std::io;
+    use std::os::windows::fs::OpenOptionsExt;
     use std::path::Path;
 
     use super::Follow;
 
-    pub fn owner(_meta: &Metadata) -> u32 {
+    /// Open the reparse point (symlink, junction) itself, not what it points to.
+    const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+
+    /// Files have no permission bits here.
+    pub const HAS_MODES: bool = false;
+
+    pub fn owner(_: &Metadata) -> u32 {
         0
     }
 
@@ -775,12 +807,17 @@ mod os {
         0
     }
 
-    pub fn special_kind(_t: &FileType) -> &'static str {
+    pub fn special_kind(_: &FileType) -> &'static str {
         "not a regular file"
     }
 
-    pub fn open_read(path: &Path, _follow: Follow) -> io::Result<File> {
-        File::open(path)
+    pub fn open_read(path: &Path, follow: Follow) -> io::Result<File> {
+        let mut o = OpenOptions::new();
+        o.read(true);
+        if follow == Follow::No {
+            o.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT);
+        }
+        o.open(path)
     }
 
     pub fn open_lock(path: &Path) -> io::Result<File> {
@@ -788,18 +825,23 @@ mod os {
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
             .open(path)
     }
 
     pub fn create_exclusive(path: &Path) -> io::Result<File> {
-        OpenOptions::new().write(true).create_new(true).open(path)
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
+            .open(path)
     }
 
-    pub fn set_file_mode(_file: &File, _mode: u32) -> io::Result<()> {
+    pub fn set_file_mode(_: &File, _: u32) -> io::Result<()> {
         Ok(())
     }
 
-    pub fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+    pub fn set_mode(_: &Path, _: u32) -> io::Result<()> {
         Ok(())
     }
 
@@ -808,7 +850,7 @@ mod os {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};

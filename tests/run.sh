@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: real registry, real clients, real keyring, and tools.
 packages=(skopeo docker-registry apache2-utils golang-docker-credential-helpers gnome-keyring
-          dbus dbus-x11 libsecret-tools hyperfine curl openssl iproute2 ca-certificates time groff-base file)
+          dbus dbus-x11 libsecret-tools hyperfine curl openssl iproute2 ca-certificates time groff-base file
+          mingw-w64 wine64)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,5 +39,9 @@ mkdir -p "$installed"
 PREFIX="$installed" ./install.sh > "${CARGO_TARGET_DIR:-$PWD/target}/install.log" ||
   { cat "${CARGO_TARGET_DIR:-$PWD/target}/install.log"; exit 1; }
 export OCICRED_INSTALLED_BIN="$installed/bin/ocicred"
+
+# The Windows build (mingw-w64 is ring's C compiler), run under Wine by tests/it/wine.rs.
+if command -v rustup >/dev/null; then rustup target add x86_64-pc-windows-gnu >/dev/null; fi
+cargo build --release --locked --target x86_64-pc-windows-gnu
 
 cargo test --locked "$@"

@@ -430,13 +430,16 @@ fn check_auth_files(env: &Env, r: &mut Report, helpers: &mut Vec<(String, PathBu
         }
         if holds_secrets
             && let Ok(meta) = fs::metadata(path)
-            && let Some(mode) = permission_bits(&meta)
+            && let Some(mode) = crate::fsio::permission_bits(&meta)
             && mode & 0o077 != 0
         {
             r.add(
                 path,
                 0,
-                format!("holds credentials but is readable by others (mode {mode:o})"),
+                format!(
+                    "holds credentials but is readable by others (mode {:o})",
+                    mode & 0o777
+                ),
                 format!("chmod 600 {}", path.display()),
             );
         }
@@ -468,19 +471,6 @@ fn check_auth_files(env: &Env, r: &mut Report, helpers: &mut Vec<(String, PathBu
 
 /// The registries.conf files ocicred reads: the main file, then the drop-ins (the same plan
 /// `registries::load` follows).
-/// A file's permission bits (Unix). `None` on Windows: files there have ACLs, not modes, and
-/// `doctor` does not judge them.
-#[cfg(unix)]
-fn permission_bits(meta: &fs::Metadata) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    Some(meta.permissions().mode() & 0o777)
-}
-
-#[cfg(not(unix))]
-fn permission_bits(_: &fs::Metadata) -> Option<u32> {
-    None
-}
-
 fn registries_files(env: &Env) -> Vec<PathBuf> {
     let user_exists = env.user_registries_conf().is_some_and(|u| u.exists());
     let plan = registries::plan(env, user_exists);

@@ -12,10 +12,7 @@
 //! files changed during the load or less than [`RACY_WINDOW_NS`] before it (see
 //! [`is_racy`]). The encoding is a flat length-prefixed binary layout with an FNV-1a checksum.
 
-use std::ffi::OsStr;
 use std::fs::Metadata;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -58,7 +55,9 @@ pub struct Stat {
 }
 
 impl Stat {
+    #[cfg(unix)]
     fn of(m: &Metadata) -> Stat {
+        use std::os::unix::fs::MetadataExt;
         Stat {
             dev: m.dev(),
             ino: m.ino(),
@@ -68,6 +67,32 @@ impl Stat {
             mtime_ns: m.mtime_nsec(),
             ctime: m.ctime(),
             ctime_ns: m.ctime_nsec(),
+        }
+    }
+
+    /// Windows: no device, inode or change time in std; the size, the write time, the creation
+    /// time (in place of ctime) and the file attributes (in place of the mode) are compared.
+    #[cfg(windows)]
+    fn of(m: &Metadata) -> Stat {
+        use std::os::windows::fs::MetadataExt;
+        let split = |t: std::io::Result<SystemTime>| {
+            let d = t
+                .ok()
+                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .unwrap_or_default();
+            (d.as_secs() as i64, i64::from(d.subsec_nanos()))
+        };
+        let (mtime, mtime_ns) = split(m.modified());
+        let (ctime, ctime_ns) = split(m.created());
+        Stat {
+            dev: 0,
+            ino: 0,
+            size: m.len(),
+            mode: m.file_attributes(),
+            mtime,
+            mtime_ns,
+            ctime,
+            ctime_ns,
         }
     }
 
@@ -234,7 +259,7 @@ pub fn encode(env_key: &[u8], entries: &[(PathBuf, PathState)], view: &Registrie
     w.bytes(env_key);
     w.u32(entries.len() as u32);
     for (path, st) in entries {
-        w.bytes(path.as_os_str().as_bytes());
+        w.bytes(path.as_os_str().as_encoded_bytes());
         match st {
             PathState::Missing => w.buf.push(0),
             PathState::Present(s) => {
@@ -281,7 +306,7 @@ pub fn decode(
         return None;
     }
     for _ in 0..r.u32()? {
-        let path = Path::new(OsStr::from_bytes(r.bytes()?));
+        let path = path_from_bytes(r.bytes()?)?;
         let st = match r.u8()? {
             0 => PathState::Missing,
             1 => PathState::Present(Stat {
@@ -355,10 +380,23 @@ impl Writer {
             None => self.buf.push(0),
             Some(p) => {
                 self.buf.push(1);
-                self.bytes(p.as_os_str().as_bytes());
+                self.bytes(p.as_os_str().as_encoded_bytes());
             }
         }
     }
+}
+
+/// A path written by `as_encoded_bytes`: the raw bytes on Unix; on Windows only UTF-8 is read
+/// back (another path makes the cache miss, and the files are loaded).
+#[cfg(unix)]
+fn path_from_bytes(b: &[u8]) -> Option<&Path> {
+    use std::os::unix::ffi::OsStrExt;
+    Some(Path::new(std::ffi::OsStr::from_bytes(b)))
+}
+
+#[cfg(windows)]
+fn path_from_bytes(b: &[u8]) -> Option<&Path> {
+    std::str::from_utf8(b).ok().map(Path::new)
 }
 
 struct Reader<'a> {
@@ -398,6 +436,7 @@ mod tests {
     use super::*;
     use crate::registry::RegistryKey;
     use std::fs;
+    use std::os::unix::fs::MetadataExt;
     use std::time::Duration;
 
     struct Layout {

@@ -57,5 +57,7 @@ mod regcache;
 mod registries;
 /// `ocicred setup docker|podman|bazel` with the real clients, and `--migrate` under SIGKILL.
 mod setup;
+/// The Windows build under Wine: the docker-protocol round trip with the auth-file store.
+mod wine;
 /// Writes: atomic, unknown fields kept, corrupt files untouched, private modes, symlinks.
 mod writes;

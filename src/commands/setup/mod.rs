@@ -122,19 +122,17 @@ impl Target {
     pub fn write_with_mode(&self, bytes: &[u8], mode: Option<u32>) -> Result<()> {
         self.write(bytes)?;
         if let Some(mode) = mode {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(mode & 0o755))
+            fsio::set_permission_bits(&self.path, mode & 0o755)
                 .map_err(|e| crate::error::Error::io(&self.path, e))?;
         }
         Ok(())
     }
 
-    /// The permission bits of the existing file.
+    /// The permission bits of the existing file (`None` on Windows).
     pub fn mode(&self) -> Option<u32> {
-        use std::os::unix::fs::PermissionsExt;
         std::fs::metadata(&self.path)
             .ok()
-            .map(|m| m.permissions().mode() & 0o7777)
+            .and_then(|m| fsio::permission_bits(&m))
     }
 
     /// Removes the file; the caller holds [`Target::lock`].
