@@ -542,17 +542,30 @@ fn also_the_process_is_not_dumpable_before_it_reads_a_secret() {
     std::fs::copy(ocicred_bin(), &bin).unwrap();
     set_mode(&bin, 0o755);
     use std::os::unix::process::CommandExt;
-    let mut child = Command::new(&bin)
-        .arg("store")
-        .env_clear()
-        .env("HOME", dir.path())
-        .uid(NOBODY)
-        .gid(NOBODY)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let spawn = || {
+        Command::new(&bin)
+            .arg("store")
+            .env_clear()
+            .env("HOME", dir.path())
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+    };
+    // A test thread forking meanwhile may still hold the copy's write descriptor for a moment
+    // (ETXTBSY): try again briefly.
+    let mut tries = 0;
+    let mut child = loop {
+        match spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
     let status = PathBuf::from(format!("/proc/{}/status", child.id()));
     // Wait until it runs ocicred (not the forked test process) and is waiting for its secret.
     let start = Instant::now();
