@@ -135,6 +135,14 @@ impl Home {
         self.run(&go_tool("crane"), args, b"")
     }
 
+    /// `helm ARGS`; the `-d DIR` of a pull is created first (Helm does not create it).
+    pub fn helm(&self, helm: &str, args: &[&str]) -> Out {
+        if let Some(i) = args.iter().position(|a| *a == "-d") {
+            std::fs::create_dir_all(self.work.join(args[i + 1])).unwrap();
+        }
+        self.run(&go_tool(helm), args, b"")
+    }
+
     pub fn skopeo(&self, args: &[&str]) -> Out {
         self.run(&require("skopeo"), args, b"")
     }
@@ -268,6 +276,17 @@ impl Home {
             assert_eq!(v["credsStore"], "ocicred", "{f}: {v}");
         }
     }
+
+    /// Makes a chart with `helm create` + `helm package`; returns the package's path.
+    pub fn chart(&self, helm: &str, name: &str) -> PathBuf {
+        let out = self.helm(helm, &["create", name]);
+        assert_eq!(out.code, 0, "helm create: {out:#?}");
+        let out = self.helm(helm, &["package", name]);
+        assert_eq!(out.code, 0, "helm package: {out:#?}");
+        let tgz = self.work.join(format!("{name}-0.1.0.tgz"));
+        assert!(tgz.is_file(), "{out:#?}");
+        tgz
+    }
 }
 
 /// Asserts `out` failed because the registry refused the credentials (not for a missing
@@ -356,6 +375,71 @@ fn oras_flow(h: &Home, host: &str) {
     h.saw("oras", "get", host, 1);
 }
 
+/// Helm (3 or 4): registry login, push a packaged chart to oci://, pull it back
+/// byte-identical, registry logout, refused.
+fn helm_flow(h: &Home, helm: &str, host: &str) {
+    let out = h.run(
+        &go_tool(helm),
+        &[
+            "registry",
+            "login",
+            "--plain-http",
+            "-u",
+            USER,
+            "--password-stdin",
+            host,
+        ],
+        format!("{PASSWORD}\n").as_bytes(),
+    );
+    assert_eq!(out.code, 0, "{helm} registry login: {out:#?}");
+    h.saw(helm, "store", host, 0);
+    h.assert_stored(host);
+
+    let chart = format!("chart-{helm}");
+    let tgz = h.chart(helm, &chart);
+    let dest = format!("oci://{host}/{}/charts-{helm}", h.store.tag());
+    let out = h.helm(
+        helm,
+        &["push", "--plain-http", tgz.to_str().unwrap(), &dest],
+    );
+    assert_eq!(out.code, 0, "{helm} push: {out:#?}");
+    let reference = format!("{dest}/{chart}");
+    let out = h.helm(
+        helm,
+        &[
+            "pull",
+            "--plain-http",
+            &reference,
+            "--version",
+            "0.1.0",
+            "-d",
+            "pulled",
+        ],
+    );
+    assert_eq!(out.code, 0, "{helm} pull: {out:#?}");
+    same_bytes(&tgz, &h.work.join(format!("pulled/{chart}-0.1.0.tgz")));
+    h.saw(helm, "get", host, 0);
+
+    let out = h.helm(helm, &["registry", "logout", host]);
+    assert_eq!(out.code, 0, "{helm} registry logout: {out:#?}");
+    h.saw(helm, "erase", host, 0);
+    h.assert_erased(host);
+    let out = h.helm(
+        helm,
+        &[
+            "pull",
+            "--plain-http",
+            &reference,
+            "--version",
+            "0.1.0",
+            "-d",
+            "again",
+        ],
+    );
+    assert_refused(&out, &format!("{helm} pull after logout"));
+    h.saw(helm, "get", host, 1);
+}
+
 /// crane: auth login, push an OCI layout, copy it to a new tag, pull both back byte-identical,
 /// auth logout, refused.
 fn crane_flow(h: &Home, host: &str) {
@@ -396,6 +480,88 @@ fn crane_flow(h: &Home, host: &str) {
     let out = h.crane(&["manifest", "--insecure", &src]);
     assert_refused(&out, "crane manifest after logout");
     h.saw("crane", "get", host, 1);
+}
+
+/// `docker login` stores through ocicred; Helm 3 pushes and pulls with it; `docker logout`
+/// erases it and Helm is refused.
+fn docker_to_helm(h: &Home, host: &str) {
+    let out = h.docker(
+        &["login", host, "-u", USER, "--password-stdin"],
+        format!("{PASSWORD}\n").as_bytes(),
+    );
+    assert_eq!(out.code, 0, "docker login: {out:#?}");
+    h.saw("docker", "store", host, 0);
+    h.assert_stored(host);
+
+    let tgz = h.chart("helm3", "from-docker");
+    let dest = format!("oci://{host}/{}/docker-to-helm", h.store.tag());
+    let out = h.helm(
+        "helm3",
+        &["push", "--plain-http", tgz.to_str().unwrap(), &dest],
+    );
+    assert_eq!(out.code, 0, "helm push with docker's login: {out:#?}");
+    let reference = format!("{dest}/from-docker");
+    let pull = |dir: &str| {
+        h.helm(
+            "helm3",
+            &[
+                "pull",
+                "--plain-http",
+                &reference,
+                "--version",
+                "0.1.0",
+                "-d",
+                dir,
+            ],
+        )
+    };
+    let out = pull("pulled");
+    assert_eq!(out.code, 0, "helm pull with docker's login: {out:#?}");
+    same_bytes(&tgz, &h.work.join("pulled/from-docker-0.1.0.tgz"));
+    h.saw("helm3", "get", host, 0);
+
+    let out = h.docker(&["logout", host], b"");
+    assert_eq!(out.code, 0, "docker logout: {out:#?}");
+    h.saw("docker", "erase", host, 0);
+    h.assert_erased(host);
+    assert_refused(&pull("again"), "helm pull after docker logout");
+}
+
+/// `helm registry login` (Helm 4) stores through ocicred; ORAS pushes and pulls with it;
+/// `helm registry logout` erases it and ORAS is refused.
+fn helm_to_oras(h: &Home, host: &str) {
+    let out = h.run(
+        &go_tool("helm4"),
+        &[
+            "registry",
+            "login",
+            "--plain-http",
+            "-u",
+            USER,
+            "--password-stdin",
+            host,
+        ],
+        format!("{PASSWORD}\n").as_bytes(),
+    );
+    assert_eq!(out.code, 0, "helm registry login: {out:#?}");
+    h.saw("helm4", "store", host, 0);
+    h.assert_stored(host);
+
+    let repo = format!("{host}/{}/helm-to-oras:v1", h.store.tag());
+    std::fs::write(h.work.join("note.txt"), "stored by helm, used by oras\n").unwrap();
+    let out = h.oras(&["push", "--plain-http", &repo, "note.txt"]);
+    assert_eq!(out.code, 0, "oras push with helm's login: {out:#?}");
+    let out = h.oras(&["pull", "--plain-http", &repo, "-o", "pulled"]);
+    assert_eq!(out.code, 0, "oras pull with helm's login: {out:#?}");
+    same_bytes(&h.work.join("note.txt"), &h.work.join("pulled/note.txt"));
+    h.saw("oras", "get", host, 0);
+
+    let out = h.helm("helm4", &["registry", "logout", host]);
+    assert_eq!(out.code, 0, "helm registry logout: {out:#?}");
+    h.saw("helm4", "erase", host, 0);
+    h.assert_erased(host);
+    let out = h.oras(&["pull", "--plain-http", &repo, "-o", "again"]);
+    assert_refused(&out, "oras pull after helm logout");
 }
 
 /// `skopeo login` (registries.conf `credential-helpers = ["ocicred"]`) stores through ocicred;
@@ -445,7 +611,11 @@ type Flow = fn(&Home, &str);
 
 const FLOWS: &[(&str, Flow)] = &[
     ("oras", oras_flow),
+    ("helm3", |h, host| helm_flow(h, "helm3", host)),
+    ("helm4", |h, host| helm_flow(h, "helm4", host)),
     ("crane", crane_flow),
+    ("docker-login->helm3-pull", docker_to_helm),
+    ("helm4-login->oras-pull", helm_to_oras),
     ("skopeo-login->crane-pull", skopeo_to_crane),
 ];
 

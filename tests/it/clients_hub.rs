@@ -205,6 +205,17 @@ fn hub_home(store: Store, proxy: &ConnectProxy, cert: &Path) -> Home {
 fn read(h: &Home, client: &str) -> Out {
     match client {
         "oras" => h.oras(&["pull", "docker.io/library/hub-oras:v1", "-o", "pulled"]),
+        "helm3" | "helm4" => h.helm(
+            client,
+            &[
+                "pull",
+                "oci://docker.io/library/hubcharts/hubchart",
+                "--version",
+                "0.1.0",
+                "-d",
+                "pulled",
+            ],
+        ),
         "crane" => h.crane(&["manifest", "docker.io/library/hub:v1"]),
         "skopeo" => h.skopeo(&["inspect", "--raw", "docker://docker.io/library/hub:v1"]),
         "docker" => h.docker(&["manifest", "inspect", "docker.io/library/hub:v1"], b""),
@@ -220,6 +231,18 @@ fn login(h: &Home, client: &str) -> String {
         "oras" => h.run(
             &go_tool("oras"),
             &["login", "-u", "alice", "--password-stdin", "docker.io"],
+            pw,
+        ),
+        "helm3" | "helm4" => h.run(
+            &go_tool(client),
+            &[
+                "registry",
+                "login",
+                "-u",
+                "alice",
+                "--password-stdin",
+                "docker.io",
+            ],
             pw,
         ),
         "crane" => h.run(
@@ -257,13 +280,14 @@ fn logout(h: &Home, client: &str) -> Out {
     match client {
         "docker" => h.docker(&["logout"], b""),
         "oras" => h.oras(&["logout", "docker.io"]),
+        "helm3" | "helm4" => h.helm(client, &["registry", "logout", "docker.io"]),
         "crane" => h.crane(&["auth", "logout", "index.docker.io"]),
         "skopeo" => h.skopeo(&["logout", "docker.io"]),
         _ => unreachable!(),
     }
 }
 
-const CLIENTS: &[&str] = &["docker", "oras", "crane", "skopeo"];
+const CLIENTS: &[&str] = &["docker", "oras", "helm3", "helm4", "crane", "skopeo"];
 
 /// One store: every client logs in to "Docker Hub" in turn; every other client then reads
 /// with it, asking ocicred under its own spelling; the login client logs out, and reads fail.
@@ -279,6 +303,19 @@ fn hub_round_robin(store: Store, proxy: &ConnectProxy, cert: &Path) {
     std::fs::write(h.work.join("hub.txt"), "an artifact on the fake hub\n").unwrap();
     let out = h.oras(&["push", "docker.io/library/hub-oras:v1", "hub.txt"]);
     assert_eq!(out.code, 0, "oras push to the fake hub: {out:#?}");
+    let out = h.helm("helm3", &["create", "hubchart"]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    let out = h.helm("helm3", &["package", "hubchart"]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    let out = h.helm(
+        "helm3",
+        &[
+            "push",
+            "hubchart-0.1.0.tgz",
+            "oci://docker.io/library/hubcharts",
+        ],
+    );
+    assert_eq!(out.code, 0, "helm push to the fake hub: {out:#?}");
     let out = logout(&h, "docker");
     assert_eq!(out.code, 0, "{out:#?}");
 
