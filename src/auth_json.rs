@@ -188,10 +188,16 @@ impl AuthJson {
         let Some(auths) = self.auths() else {
             return Vec::new();
         };
+        let legacy = self.is_legacy();
         auths
             .keys()
-            .filter_map(|k| Some((RegistryKey::parse(k).ok()?, k.as_str())))
+            .filter_map(|k| Some((normalise_key(k, legacy)?, k.as_str())))
             .collect()
+    }
+
+    /// Every `auths` key, normalised, in file order (entries that hold nothing included).
+    pub fn keys(&self) -> Vec<RegistryKey> {
+        self.normalised_keys().into_iter().map(|(k, _)| k).collect()
     }
 
     /// The key as written in the file that answers `candidate`: an exact spelling first, then
@@ -262,7 +268,7 @@ impl AuthJson {
         };
         let mut out = Vec::new();
         for (k, v) in auths {
-            let Ok(key) = RegistryKey::parse(k) else {
+            let Some(key) = normalise_key(k, self.is_legacy()) else {
                 continue;
             };
             if let Ok(Some(cred)) = decode_entry(k, Some(v)) {
@@ -487,6 +493,13 @@ impl AuthJson {
     }
 }
 
+/// The key an `auths` key names: its normalised form, or in a legacy `.dockercfg` (whose keys
+/// are registries, never namespaces) only its host, as containers/image reads them.
+fn normalise_key(k: &str, legacy: bool) -> Option<RegistryKey> {
+    let key = RegistryKey::parse(k).ok()?;
+    Some(if legacy { key.host_only() } else { key })
+}
+
 /// Reads one `auths` entry: `identitytoken` (an identity token), else `auth`, else
 /// `username`/`password`. `Ok(None)` when it holds nothing usable, which includes an `auth`
 /// that is not valid base64 or has no `:`: such an entry is skipped as containers/image skips
@@ -676,6 +689,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(user_of(&f, "h:5000/ns").as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn legacy_keys_name_registries_only() {
+        // containers/image cuts every `.dockercfg` key at its first `/`.
+        let f = AuthJson::parse(
+            format!(r#"{{"ghcr.io/org/repo":{{"auth":"{ALICE}"}}}}"#).as_bytes(),
+            AuthFileFormat::Legacy,
+        )
+        .unwrap();
+        assert_eq!(user_of(&f, "ghcr.io").as_deref(), Some("alice"));
+        assert_eq!(user_of(&f, "ghcr.io/other/x").as_deref(), Some("alice"));
+        assert_eq!(f.keys(), [key("ghcr.io")]);
+        assert_eq!(f.entries(), [("ghcr.io".to_string(), "alice".to_string())]);
     }
 
     #[test]

@@ -95,6 +95,7 @@ impl AuthLookup {
         let ctx = Ctx {
             candidates: &candidates,
             needle: &needle,
+            legacy: format == AuthFileFormat::Legacy,
         };
         // Valid UTF-8 (checked once, fast) lets the parser skip checking each string; invalid
         // UTF-8 goes through the byte parser, which reports it exactly as the full model does.
@@ -197,6 +198,8 @@ fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
 struct Ctx<'c> {
     candidates: &'c [(RegistryKey, String)],
     needle: &'c str,
+    /// A legacy `.dockercfg`: keys name registries only.
+    legacy: bool,
 }
 
 impl Ctx<'_> {
@@ -206,8 +209,7 @@ impl Ctx<'_> {
         if exact.is_some() || !contains_ignore_ascii_case(key, self.needle) {
             return (exact, None);
         }
-        let normalised = RegistryKey::parse(key)
-            .ok()
+        let normalised = super::normalise_key(key, self.legacy)
             .and_then(|k| self.candidates.iter().position(|(c, _)| *c == k));
         (None, normalised)
     }

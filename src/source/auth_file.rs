@@ -221,20 +221,38 @@ impl Source for AuthFilesSource {
         Ok(removed)
     }
 
+    /// Every key the files name, with the user a `get` of that key finds in the files (the
+    /// most specific entry of the first file that has a usable one), as containers/image's
+    /// `GetAllCredentials` reports them; keys no file answers are left out.
     fn list(&self) -> Result<Vec<Listed>> {
-        let mut out: Vec<Listed> = Vec::new();
+        let mut files = Vec::new();
         for file in &self.files {
-            let Some(json) = load(&file.path, file.format)? else {
-                continue;
-            };
-            for (key, username) in json.entries() {
-                if !out.iter().any(|l| l.key == key) {
-                    out.push(Listed {
-                        key,
-                        username,
-                        source: file.path.display().to_string(),
-                    });
+            if let Some(json) = load(&file.path, file.format)? {
+                files.push((file, json));
+            }
+        }
+        let mut keys: Vec<RegistryKey> = Vec::new();
+        for (_, json) in &files {
+            for key in json.keys() {
+                if !keys.contains(&key) {
+                    keys.push(key);
                 }
+            }
+        }
+        let mut out: Vec<Listed> = Vec::new();
+        for key in keys {
+            let answer = files
+                .iter()
+                .find_map(|(file, json)| match json.lookup_auths(&key) {
+                    Ok(FileAnswer::Found { credential, .. }) => Some((file, credential)),
+                    _ => None,
+                });
+            if let Some((file, credential)) = answer {
+                out.push(Listed {
+                    key: key.to_string(),
+                    username: credential.username().to_string(),
+                    source: file.path.display().to_string(),
+                });
             }
         }
         Ok(out)
