@@ -51,4 +51,23 @@ install_client helm3 helm.sh/helm/v3/cmd/helm v3.22.0
 install_client helm4 helm.sh/helm/v4/cmd/helm v4.3.1
 install_client crane github.com/google/go-containerregistry/cmd/crane v0.22.1
 
+# build_oracle NAME: `go build` inside tests/go/NAME (its own module, versions pinned by its
+# go.mod and go.sum), installed as bin/NAME.
+build_oracle() {
+  local name=$1 dir="$root/tests/go/$1" stamp
+  stamp="$(cd "$dir" && cat go.mod go.sum ./*.go | sha256sum | cut -d' ' -f1) $goversion"
+  if fresh "$name" "$stamp"; then return 0; fi
+  echo "tests/go/build.sh: building $name with $goversion" >&2
+  if ! (cd "$dir" && nice -n 10 "$go" build -mod=readonly -trimpath -buildvcs=false -o "$bin/$name" .); then
+    echo "tests/go/build.sh: building $name failed" >&2
+    return 1
+  fi
+  printf '%s' "$stamp" > "$bin/.$name.stamp"
+}
+
+# --- reference implementations as oracles (tests/it/differential.rs) ---
+build_oracle cimage-oracle   # go.podman.io/image/v5 v5.42.1
+build_oracle docker-oracle   # github.com/docker/cli v29.9.3+incompatible
+build_oracle oras-oracle     # oras.land/oras-go/v2 v2.7.0
+
 echo "tests/go/build.sh: Go tools ready in $bin" >&2

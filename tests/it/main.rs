@@ -23,6 +23,9 @@ mod commands;
 mod concurrency;
 /// Crash safety: store SIGKILLed at random moments never corrupts the auth file.
 mod crash;
+/// ocicred against containers/image, the docker CLI and oras-go run as Go oracles on
+/// generated configurations.
+mod differential;
 /// The docker credential-helper protocol, byte for byte.
 mod docker;
 /// Credentials from the CI environment and `[[route]]`s, with real clients.
