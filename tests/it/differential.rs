@@ -22,6 +22,10 @@
 //! `cargo test` runs [`FIXED_CASES`] cases from [`FIXED_SEED`]; `tests/differential.sh` runs a
 //! long random campaign (`differential::campaign`, ignored by default).
 
+// The harness reads its own knobs (OCICRED_DIFF_*, OCICRED_GO_CACHE), not the product's
+// environment, and reports its figures on stderr.
+#![allow(clippy::disallowed_methods, clippy::print_stderr)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -1197,7 +1201,7 @@ fn classify_get(
     let mut per_file: BTreeMap<&str, usize> = BTreeMap::new();
     for (p, k, _) in &related {
         // In a legacy `.dockercfg` every key names a registry.
-        if p.ends_with(".dockercfg") || !(k.contains('/') && !k.contains("://")) {
+        if p.ends_with(".dockercfg") || !k.contains('/') || k.contains("://") {
             *per_file.entry(p.as_str()).or_default() += 1;
         }
     }
@@ -1405,7 +1409,7 @@ fn run_cases(all: Vec<Case>, tally: &mut Tally) {
             .map(|(i, (case, (root, vars)))| {
                 let env = ocicred_env(vars, root);
                 let lib = ask_ocicred(case, &|args, stdin| run_lib(&env, args, stdin));
-                if (chunk_no * BATCH + i) % BINARY_EVERY == 0 {
+                if (chunk_no * BATCH + i).is_multiple_of(BINARY_EVERY) {
                     let bin = ask_ocicred(case, &|args, stdin| run_bin(vars, root, args, stdin));
                     assert_eq!(
                         format!("{bin:?}"),
