@@ -42,6 +42,10 @@ while getopts "r:w:o:i:Bb:h" o; do
 done
 started=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+# hyperfine >= 1.17 (--input) times the small commands without a shell (`-N`): no shell spawn
+# to subtract, which on a busy machine leaves medians of ~0 for anything under a millisecond.
+HF=${HYPERFINE:-hyperfine}
+"$HF" --help 2>/dev/null | grep -q -- '--input' || HF=""
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -119,14 +123,20 @@ python3 "$ROOT/bench/fixtures.py" regconf "$FX/sys-big" 2000 200
 # (the first is the subject, the rest its peers), then peak RSS of each.
 bench() {
   local group=$1; shift
-  local opts=() names=() cmds=() a i r rss
-  while [ $# -gt 0 ] && [ "$1" != "--" ] && [[ "$1" == -* ]]; do opts+=("$1" "$2"); shift 2; done
+  local opts=() names=() cmds=() a i r rss input="" hf=hyperfine
+  while [ $# -gt 0 ] && [ "$1" != "--" ] && [[ "$1" == -* ]]; do
+    case $1 in
+      -N) opts+=(-N); hf=$HF; shift ;;
+      --input) input=$2; opts+=("$1" "$2"); shift 2 ;;
+      *) opts+=("$1" "$2"); shift 2 ;;
+    esac
+  done
   [ "${1:-}" = "--" ] && shift
   for a in "$@"; do names+=("${a%%=*}"); cmds+=("${a#*=}"); done
   local hargs=()
   for i in "${!cmds[@]}"; do hargs+=(-n "${names[$i]}" "${cmds[$i]}"); done
   say "== $group"
-  if ! hyperfine --style basic --warmup "$WARMUP" --runs "$RUNS" ${opts[@]+"${opts[@]}"} \
+  if ! "$hf" --style basic --warmup "$WARMUP" --runs "$RUNS" ${opts[@]+"${opts[@]}"} \
        --export-json "$OUT/json/$group.json" "${hargs[@]}" > "$OUT/json/$group.txt" 2>&1; then
     cat "$OUT/json/$group.txt" >&2
     say "   failed: $group"
@@ -137,7 +147,7 @@ bench() {
     rss=0
     for _ in 1 2 3 4 5; do
       if [ ${#opts[@]} -gt 0 ] && [ "${opts[0]}" = "--prepare" ]; then sh -c "${opts[1]}"; fi
-      /usr/bin/time -v -o "$OUT/rss/time.txt" sh -c "${cmds[$i]}" >/dev/null 2>&1 || true
+      /usr/bin/time -v -o "$OUT/rss/time.txt" sh -c "${cmds[$i]}${input:+ < $input}" >/dev/null 2>&1 || true
       r=$(awk -F': ' '/Maximum resident set size/{print $2}' "$OUT/rss/time.txt")
       [ -n "$r" ] && [ "$r" -gt "$rss" ] && rss=$r
     done
@@ -174,6 +184,17 @@ fi
 get_rows+=("/bin/true=/bin/true" "ocicred version (start-up only)=$DCO version")
 [ -n "$BASE" ] && get_rows+=("baseline get=REGISTRY_AUTH_FILE=$A1K $OUT/base/docker-credential-ocicred get < $FX/url.txt")
 bench get-1000 "${get_rows[@]}"
+if [ -n "$HF" ]; then
+  n_rows=("ocicred get=$DCO get")
+  have skopeo && n_rows+=("skopeo login --get-login=skopeo --registries-conf $FX/sys-50/containers/registries.conf login --get-login $HOST")
+  [ -n "$FLOOR" ] && n_rows+=("floor: static C (musl-gcc -static)=$FLOOR")
+  n_rows+=("/bin/true=/bin/true")
+  REGISTRY_AUTH_FILE=$A1K bench n-get-1000 -N --input "$FX/url.txt" -- "${n_rows[@]}"
+  REGISTRY_AUTH_FILE=$FX/auth-100000.json OCICRED_SYSCONFDIR=$FX/sys-0 bench n-get-100000 \
+    -N --input "$FX/url.txt" -- "ocicred get (100,000 entries)=$DCO get" ${FLOOR:+"$(floor_row)"}
+else
+  skipped n-get "hyperfine >= 1.17 (--input) not found: set HYPERFINE=/path/to/hyperfine"
+fi
 
 # ---- 2. how get grows: auth.json size, drop-in count ----------------------------------------
 bench scale-entries \
@@ -249,6 +270,8 @@ answer=$(sh -c "$BZ" 2>&1 || true)
 case $answer in
   *'"headers"'*)
     bench bazel-warm "ocicred get (Bazel, warm cache)=$BZ" ${FLOOR:+"$(floor_row)"} "/bin/true=/bin/true"
+    [ -n "$HF" ] && REGISTRY_AUTH_FILE=$FX/auth-bazel.json bench n-bazel-warm -N --input "$FX/bazel.json" -- \
+      "ocicred get (Bazel, warm cache)=$OC get" ${FLOOR:+"$(floor_row)"} "/bin/true=/bin/true"
     before=$(wc -l < "$FX/exchanges.log")
     bench bazel-cold --prepare "rm -rf $XDG_RUNTIME_DIR/ocicred" -- \
       "ocicred get (Bazel, cold cache)=$BZ"
@@ -315,9 +338,15 @@ rows+=("docker-credential-secretservice get=docker-credential-secretservice get 
 [ -n "$FLOOR" ] && rows+=("floor: static C (musl-gcc -static)=$FLOOR")
 rows+=("/bin/true=/bin/true")
 bench "keyring-$n" "${rows[@]}"
+if [ -n "$HF" ] && [ "$ok" = 1 ]; then
+  n_rows=("ocicred get (keyring)=$DCO get" "docker-credential-secretservice get=docker-credential-secretservice get")
+  [ -n "$FLOOR" ] && n_rows+=("floor: static C (musl-gcc -static)=$FLOOR")
+  n_rows+=("/bin/true=/bin/true")
+  OCICRED_STORE=keyring REGISTRY_AUTH_FILE=$empty bench "n-keyring-$n" -N --input "$FX/url.txt" -- "${n_rows[@]}"
+fi
 EOF
   for n in 1 200; do
-    "$KS" -- env OUT="$OUT" FX="$FX" DCO="$DCO" HOST="$HOST" RUNS="$RUNS" WARMUP="$WARMUP" FLOOR="$FLOOR" \
+    "$KS" -- env OUT="$OUT" FX="$FX" DCO="$DCO" HOST="$HOST" RUNS="$RUNS" WARMUP="$WARMUP" FLOOR="$FLOOR" HF="$HF" \
       bash "$OUT/keyring-inner.sh" "$n" || skipped "keyring-$n" "keyring session failed"
   done
 fi
