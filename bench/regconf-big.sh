@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/regconf-big.sh — the registries.conf cache benchmark (SPEC §10): a 2,000-entry
+# bench/regconf-big.sh — the registries.conf cache benchmark (BENCHMARKS.md#targets): a 2,000-entry
 # registries.conf (~310 KB) plus 200 drop-ins, and a docker `get` against it.
 #
 #   bench/regconf-big.sh setup DIR            # write the fixture under DIR (BLOCKED_EVERY=N:

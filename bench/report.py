@@ -154,7 +154,7 @@ def main():
                 per * 1000, "{:,}".format(int(t1 / per))))
     print()
 
-    print("### Targets (SPEC §10)\n")
+    print("### Targets\n")
     print("| target | measured | met? |")
     print("|---|---|---|")
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh - whole-process benchmarks of ocicred beside its peers (SPEC §10).
+# bench/run.sh - whole-process benchmarks of ocicred beside its peers (BENCHMARKS.md#targets).
 #
 # Usage: bench/run.sh [-r RUNS] [-w WARMUP] [-o OUTDIR] [-i BIN | -B] [-b BASELINE]
 #   -r RUNS    timed runs per command (default 30); -w WARMUP untimed runs first (default 5)
@@ -99,7 +99,8 @@ unset REGISTRY_AUTH_FILE DOCKER_CONFIG CONTAINERS_REGISTRIES_CONF OCICRED_CONFIG
 export RUNS WARMUP OUT
 HOST=127.0.0.1:5000
 
-# The static floor of SPEC §10: the cheapest possible helper, a static do-nothing program.
+# The static floor of BENCHMARKS.md#targets: the cheapest possible helper, a static do-nothing
+# program.
 FLOOR=""
 if have musl-gcc; then
   printf 'int main(void){return 0;}\n' > "$OUT/floor.c"
@@ -289,7 +290,7 @@ case $answer in
     printf '%s' "$((after - before))" > "$OUT/bazel-known-realm-requests.txt"
     bench bazel-known-realm --prepare "$forget_tokens" -- \
       "ocicred get (Bazel, cold token, known realm)=$BZ"
-    # SPEC §10: 16 parallel cold calls for one repository make exactly one exchange.
+    # BENCHMARKS.md#targets: 16 parallel cold calls for one repository make exactly one exchange.
     rm -rf "$XDG_RUNTIME_DIR/ocicred"
     before=$(wc -l < "$FX/exchanges.log")
     pids=()

@@ -565,11 +565,11 @@ pub fn check_ocicred_config(data: &[u8]) {
     }
 }
 
-/// `[[route]]` matching (SPEC §13): the first line is a `match` pattern, every further line a
-/// pattern too and a key. Parsing never panics and fails in one line; a pattern matches the
-/// host it names (with every `*` filled in) and never a key that names no repository when it
-/// has a path; the selected route matches, and no matching route is more specific or earlier
-/// with the same rank.
+/// `[[route]]` matching (README.md#routes-wildcard-and-per-registry-sources): the first line is a
+/// `match` pattern, every further line a pattern too and a key. Parsing never panics and fails in
+/// one line; a pattern matches the host it names (with every `*` filled in) and never a key that
+/// names no repository when it has a path; the selected route matches, and no matching route is
+/// more specific or earlier with the same rank.
 pub fn check_route_match(data: &[u8]) {
     use ocicred::route::{parse_pattern, select_patterns};
     let Ok(text) = std::str::from_utf8(data) else {

@@ -216,8 +216,9 @@ impl AuthJson {
         all.iter().find(|(n, _)| n == candidate).map(|(_, k)| *k)
     }
 
-    /// What this file says about `key` (SPEC §5.2): `credHelpers` for the host, then
-    /// `credsStore`, then the most specific existing `auths` key, whose entry decides.
+    /// What this file says about `key` (README.md#where-credentials-are-looked-up): `credHelpers`
+    /// for the host, then `credsStore`, then the most specific existing `auths` key, whose entry
+    /// decides.
     pub fn lookup(&self, key: &RegistryKey) -> Result<FileAnswer, EntryError> {
         match self.helper_or_store(key) {
             Some(answer) => Ok(answer),
@@ -501,9 +502,10 @@ fn normalise_key(k: &str, legacy: bool) -> Option<RegistryKey> {
 }
 
 /// Reads one `auths` entry: `identitytoken` (an identity token), else `auth`, else
-/// `username`/`password`. `Ok(None)` when it holds nothing usable, which includes an `auth`
-/// that is not valid base64 or has no `:`: such an entry is skipped as containers/image skips
-/// it (SPEC §5.2: the search goes on in the next file; `doctor` reports the entry).
+/// `username`/`password`. `Ok(None)` when it holds nothing usable, which includes an `auth` that is
+/// not valid base64 or has no `:`: such an entry is skipped as containers/image skips it
+/// (README.md#where-credentials-are-looked-up: the search goes on in the next file; `doctor`
+/// reports the entry).
 fn decode_entry(_key: &str, entry: Option<&Value>) -> Result<Option<Credential>, EntryError> {
     let Some(Value::Object(entry)) = entry else {
         return Ok(None);
@@ -670,8 +672,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        // An `auth` that is not base64, or not `user:password`, is skipped like an empty
-        // entry: it hides the broader keys of its file, and the search goes on (SPEC §5.2).
+        // An `auth` that is not base64, or not `user:password`, is skipped like an empty entry: it
+        // hides the broader keys of its file, and the search goes on
+        // (README.md#where-credentials-are-looked-up).
         for bad in ["!!!", "YWxpY2U="] {
             let f = file(&format!(
                 r#"{{"auths":{{"h":{{"auth":"{ALICE}"}},"h/ns":{{"auth":"{bad}"}}}}}}"#

@@ -1,9 +1,9 @@
 //! argv → what to run, and the one place that wires the real seams together.
 //!
-//! It decides the protocol (SPEC §2), reads stdin within its size limit, builds the
-//! `Resolver` over the real sources (auth files, helper subprocesses) in the configured order,
-//! and dispatches to a protocol front-end or a person-facing command. It holds no lookup
-//! policy: that is the resolver's.
+//! It decides the protocol (docs/protocol.md#which-protocol-a-call-speaks), reads stdin within its
+//! size limit, builds the `Resolver` over the real sources (auth files, helper subprocesses) in the
+//! configured order, and dispatches to a protocol front-end or a person-facing command. It holds no
+//! lookup policy: that is the resolver's.
 
 use std::cell::OnceCell;
 use std::ffi::OsString;
@@ -80,7 +80,8 @@ pub fn run(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
 /// `blocked` data); the whole configuration is loaded only if a plain-`http` URI to a
 /// non-loopback host asks whether that host is `insecure`.
 fn bazel_get(env: &Env, stdin: &[u8], io: Io<'_>) -> i32 {
-    // One deadline for everything this call waits on: helpers, the keyring, HTTP (SPEC §9).
+    // One deadline for everything this call waits on: helpers, the keyring, HTTP
+    // (docs/protocol.md#time-limits-and-safety-rules).
     let deadline = Instant::now() + protocol::bazel::DEADLINE;
     let result = registries::cache::load_for_get(env)
         .map(Rc::new)
@@ -219,9 +220,9 @@ fn own_spec(config: &OcicredConfig) -> SourceSpec {
     }
 }
 
-/// The source order: the keyring first when ocicred stores there (SPEC §5.1 item 4), then
-/// registries.conf `credential-helpers` (default `["containers-auth.json"]`), where `ocicred`
-/// means the configured backend.
+/// The source order: the keyring first when ocicred stores there
+/// (README.md#where-credentials-are-looked-up), then registries.conf `credential-helpers` (default
+/// `["containers-auth.json"]`), where `ocicred` means the configured backend.
 pub fn source_specs(conf: &RegistriesConf, config: &OcicredConfig) -> Vec<SourceSpec> {
     let own = own_spec(config);
     let mut specs: Vec<SourceSpec> = Vec::new();

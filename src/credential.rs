@@ -62,8 +62,9 @@ impl Credential {
     }
 }
 
-/// What a Bazel request may send to a registry: a credential to exchange for a token, or a
-/// ready registry token (a `token-env` route, SPEC §13) sent as `Bearer` without an exchange.
+/// What a Bazel request may send to a registry: a credential to exchange for a token, or a ready
+/// registry token (a `token-env` route, README.md#routes-wildcard-and-per-registry-sources) sent as
+/// `Bearer` without an exchange.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RegistryAuth {
     /// A credential for the token exchange (or Basic).

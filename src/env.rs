@@ -52,9 +52,10 @@ pub struct Env {
     pub ssl_cert_file: Option<PathBuf>,
     /// This program's own path (to detect a helper that is ocicred itself).
     pub self_exe: Option<PathBuf>,
-    /// Every other variable with a non-empty UTF-8 value, by name, for the credentials CI
-    /// hands over (SPEC §12: `DOCKER_<host>_USR`/`_PSW`, `DOCKER_AUTH_CONFIG`, `GHCR_TOKEN`,
-    /// `GITHUB_TOKEN`, …) and the variables a `[[route]]` names (§13). Values are secrets.
+    /// Every other variable with a non-empty UTF-8 value, by name, for the credentials CI hands
+    /// over (README.md#credentials-from-the-environment-ci: `DOCKER_<host>_USR`/`_PSW`,
+    /// `DOCKER_AUTH_CONFIG`, `GHCR_TOKEN`, `GITHUB_TOKEN`, …) and the variables a `[[route]]` names
+    /// (README.md#routes-wildcard-and-per-registry-sources). Values are secrets.
     pub vars: EnvVars,
 }
 

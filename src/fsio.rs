@@ -1,6 +1,7 @@
 //! The filesystem seam: reading files without blocking, and keeping private files.
 //!
-//! It owns two disciplines (SPEC §6, §9):
+//! It owns two disciplines (README.md#where-store-writes,
+//! docs/protocol.md#time-limits-and-safety-rules):
 //! - Reading: only regular files are read. A path is opened non-blocking, checked with `fstat`
 //!   and read up to a limit, so a FIFO, device, socket or directory where a file is expected
 //!   gives one clear error instead of a hang or a 64 MiB read of `/dev/zero`.
@@ -26,7 +27,8 @@ use crate::error::{Error, Result};
 /// The most ocicred reads from any one config or auth file.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// How long a writer waits for another process's lock on an auth file (SPEC §9).
+/// How long a writer waits for another process's lock on an auth file
+/// (docs/protocol.md#time-limits-and-safety-rules).
 pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// How many symlinks a path may pass through (Linux's own limit).

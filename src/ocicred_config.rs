@@ -1,6 +1,7 @@
-//! ocicred's own configuration file: where its credentials go (`store`), whether they are
-//! also copied into docker's `config.json` (`dual-write`), whether the environment is read
-//! (`env`, SPEC §12) and the `[[route]]` tables (§13).
+//! ocicred's own configuration file: where its credentials go (`store`), whether they are also
+//! copied into docker's `config.json` (`dual-write`), whether the environment is read (`env`,
+//! README.md#credentials-from-the-environment-ci) and the `[[route]]` tables
+//! (README.md#routes-wildcard-and-per-registry-sources).
 //!
 //! It owns reading `$OCICRED_CONFIG` (else `$XDG_CONFIG_HOME/ocicred/config.toml`), the
 //! `OCICRED_STORE` override, and the parse errors with line and column (from the TOML parser's
@@ -54,7 +55,8 @@ pub struct OcicredConfig {
     pub store: StoreKind,
     /// Also write docker's `config.json`.
     pub dual_write: bool,
-    /// Read credentials from the environment (SPEC §12); `env = false` turns it off.
+    /// Read credentials from the environment (README.md#credentials-from-the-environment-ci); `env
+    /// = false` turns it off.
     pub env: bool,
     /// The `[[route]]` tables, in file order.
     pub routes: Vec<Route>,
@@ -201,8 +203,8 @@ pub fn parse(text: &str, path: &Path) -> Result<OcicredConfig> {
     Ok(config)
 }
 
-/// One `[[route]]` table (SPEC §13): `match` plus exactly one of `helper`, `source`,
-/// `username-env` with `password-env`, or `token-env`.
+/// One `[[route]]` table (README.md#routes-wildcard-and-per-registry-sources): `match` plus exactly
+/// one of `helper`, `source`, `username-env` with `password-env`, or `token-env`.
 fn parse_route(item: &Spanned<DeValue<'_>>, text: &str, path: &Path) -> Result<Route> {
     let at = |span: std::ops::Range<usize>, message: String| {
         let (line, column) = line_col(text, span.start);

@@ -1,9 +1,9 @@
 //! `RegistryKey`: one registry (and optional namespace) however a caller spells it.
 //!
-//! It owns the normalisation rules of SPEC §5.2: a key with a scheme keeps only its host and
-//! port; a key without one is `host[:port][/namespace…]`; hosts are lower-cased; the Docker Hub
-//! spellings become `docker.io`; a tag or digest on the last path part is dropped. It also yields
-//! the lookup candidates, most specific first. Pure: no I/O.
+//! It owns the normalisation rules of README.md#where-credentials-are-looked-up: a key with a
+//! scheme keeps only its host and port; a key without one is `host[:port][/namespace…]`; hosts are
+//! lower-cased; the Docker Hub spellings become `docker.io`; a tag or digest on the last path part
+//! is dropped. It also yields the lookup candidates, most specific first. Pure: no I/O.
 
 use std::fmt;
 

@@ -1,14 +1,15 @@
 //! `Resolver`: the lookup policy, in one place.
 //!
-//! It asks its sources in order and owns every rule about that order (SPEC §5.1): a
-//! `[[route]]` that matches the key decides alone (§13), for `get`, `store` and `erase`; else
-//! the environment's first part (§12), then the stored sources, then the environment's last
-//! fallback (`GITHUB_TOKEN` for ghcr.io). The first credential found wins; a source error is
-//! remembered and reported only when nothing is found; `store` goes to the first stored source
-//! that accepts it (but never past a failing keyring) and never to the environment; `erase`
-//! reaches every stored source; `list` is the union, earlier sources winning. It knows nothing
-//! of files, processes, HTTP or wire formats, and the protocol front-ends hold no policy of
-//! their own: they call this.
+//! It asks its sources in order and owns every rule about that order
+//! (README.md#where-credentials-are-looked-up): a `[[route]]` that matches the key decides alone
+//! (README.md#routes-wildcard-and-per-registry-sources), for `get`, `store` and `erase`; else the
+//! environment's first part (README.md#credentials-from-the-environment-ci), then the stored
+//! sources, then the environment's last fallback (`GITHUB_TOKEN` for ghcr.io). The first credential
+//! found wins; a source error is remembered and reported only when nothing is found; `store` goes
+//! to the first stored source that accepts it (but never past a failing keyring) and never to the
+//! environment; `erase` reaches every stored source; `list` is the union, earlier sources winning.
+//! It knows nothing of files, processes, HTTP or wire formats, and the protocol front-ends hold no
+//! policy of their own: they call this.
 
 use crate::credential::{Credential, RegistryAuth};
 use crate::error::{Error, Result};

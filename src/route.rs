@@ -1,4 +1,5 @@
-//! Routes (SPEC §13): `[[route]]` `match` patterns and which one decides for a registry key.
+//! Routes (README.md#routes-wildcard-and-per-registry-sources): `[[route]]` `match` patterns and
+//! which one decides for a registry key.
 //!
 //! It owns the pattern language and the choice, as pure functions on values: a pattern is a
 //! host whose DNS labels may each be `*` (exactly one label, never part of one), an optional
@@ -39,7 +40,7 @@ pub enum Target {
 /// The sources a route can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SourceName {
-    /// The environment (SPEC §12).
+    /// The environment (README.md#credentials-from-the-environment-ci).
     Env,
     /// The OS keyring.
     Keyring,

@@ -27,9 +27,10 @@ impl<T> Secret<T> {
     }
 }
 
-/// Makes the process non-dumpable (SPEC §9): no core file, and no ptrace or `/proc/<pid>/mem`
-/// read by another process of the same user, can carry a secret it holds. Called first thing
-/// in `main`, before any secret is read; failures are ignored (there is nothing better to do).
+/// Makes the process non-dumpable (docs/protocol.md#time-limits-and-safety-rules): no core file,
+/// and no ptrace or `/proc/<pid>/mem` read by another process of the same user, can carry a secret
+/// it holds. Called first thing in `main`, before any secret is read; failures are ignored (there
+/// is nothing better to do).
 pub fn protect_process() {
     // The flag is not inherited across `exec`: helpers ocicred runs are left as they were.
     #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -238,9 +238,10 @@ fn check_own_config(
     own
 }
 
-/// The credential variables (SPEC §12) and the routes (§13): half pairs, a
-/// `DOCKER_AUTH_CONFIG` that does not parse, a route's half-set variables; the helpers routes
-/// name go to `check_helpers`. Names only, never a value.
+/// The credential variables (README.md#credentials-from-the-environment-ci) and the routes
+/// (README.md#routes-wildcard-and-per-registry-sources): half pairs, a `DOCKER_AUTH_CONFIG` that
+/// does not parse, a route's half-set variables; the helpers routes name go to `check_helpers`.
+/// Names only, never a value.
 fn check_environment(
     env: &Env,
     own: Option<&OcicredConfig>,

@@ -1,11 +1,11 @@
 //! The person-facing commands: `resolve` and `config` explain the configuration; `login`,
 //! `logout` and `doctor` change and check it.
 //!
-//! Each command loads what it needs, writes to a `&mut dyn Write` (never the process streams)
-//! and returns an exit code or an [`Error`](crate::error::Error). The JSON shapes are the
-//! contract of SPEC §8/§11; the JSON pieces both commands share (a `[[registry]]`, an origin)
-//! live here. Nothing here ever prints a secret: credentials appear as source, key and user
-//! name only.
+//! Each command loads what it needs, writes to a `&mut dyn Write` (never the process streams) and
+//! returns an exit code or an [`Error`](crate::error::Error). The JSON shapes are the contract of
+//! docs/protocol.md#the-json-of-resolve-and-config; the JSON pieces both commands share (a
+//! `[[registry]]`, an origin) live here. Nothing here ever prints a secret: credentials appear as
+//! source, key and user name only.
 
 pub mod config;
 pub mod doctor;
@@ -28,7 +28,8 @@ pub fn origin(p: Option<&Path>) -> String {
     p.map(|p| p.display().to_string()).unwrap_or_default()
 }
 
-/// A `[[registry]]` as JSON (SPEC §8). `blocked` is the effective decision.
+/// A `[[registry]]` as JSON (docs/protocol.md#the-json-of-resolve-and-config). `blocked` is the
+/// effective decision.
 pub fn registry_json(r: &Registry, blocked: bool) -> Value {
     json!({
         "prefix": r.prefix,
@@ -56,9 +57,10 @@ pub fn write_json(out: &mut dyn std::io::Write, v: &Value) -> Result<(), Error> 
     writeln!(out, "{text}").map_err(write_err)
 }
 
-/// Text for a person's terminal (SPEC §9): control characters (C0, DEL, C1) and the Unicode
-/// bidirectional controls are escaped (`\n`, `\x1b`, `\u{202e}`), so a stored user name or key
-/// cannot recolour the terminal, move the cursor or forge a row. Everything else is kept.
+/// Text for a person's terminal (docs/protocol.md#time-limits-and-safety-rules): control characters
+/// (C0, DEL, C1) and the Unicode bidirectional controls are escaped (`\n`, `\x1b`, `\u{202e}`), so
+/// a stored user name or key cannot recolour the terminal, move the cursor or forge a row.
+/// Everything else is kept.
 pub fn printable(s: &str) -> Cow<'_, str> {
     fn hostile(c: char) -> bool {
         c.is_control()

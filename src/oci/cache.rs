@@ -1,4 +1,5 @@
-//! The token cache shared by every ocicred process of one user (SPEC §7).
+//! The token cache shared by every ocicred process of one user
+//! (docs/protocol.md#the-oci-token-exchange).
 //!
 //! It owns the files under `Env::token_cache_dir()`, a [`PrivateDir`] of the user's (0700,
 //! every component of its path vetted; a directory others could write to is emptied first):

@@ -1,13 +1,13 @@
 //! The OCI token exchange: which `Authorization` header a registry URI needs, and until when.
 //!
-//! It owns the flow of SPEC §7 and its safety rules: classify the URI ([`target`]); refuse
-//! plain `http://` unless the host is loopback or marked insecure; find the credential; answer
-//! from the shared [`cache`] when it can; else, under the key's lock, probe `GET /v2/`, read the
-//! challenge ([`challenge`]) and either answer `Basic` directly, answer nothing (an open
-//! registry), or fetch a token from the realm ([`token`]): `GET` with Basic or anonymously, or
-//! an OAuth2 `POST` for identity tokens with a fallback to `GET` on 404. Headers go only to
-//! the registry's own host and `/v2/`; credentials go only to the registry (Basic) or its realm.
-//! All network work shares one time budget well under Bazel's 10 s.
+//! It owns the flow of docs/protocol.md#the-oci-token-exchange and its safety rules: classify the
+//! URI ([`target`]); refuse plain `http://` unless the host is loopback or marked insecure; find
+//! the credential; answer from the shared [`cache`] when it can; else, under the key's lock, probe
+//! `GET /v2/`, read the challenge ([`challenge`]) and either answer `Basic` directly, answer
+//! nothing (an open registry), or fetch a token from the realm ([`token`]): `GET` with Basic or
+//! anonymously, or an OAuth2 `POST` for identity tokens with a fallback to `GET` on 404. Headers go
+//! only to the registry's own host and `/v2/`; credentials go only to the registry (Basic) or its
+//! realm. All network work shares one time budget well under Bazel's 10 s.
 
 pub mod cache;
 pub mod challenge;
@@ -294,9 +294,10 @@ impl Exchange<'_> {
     }
 }
 
-/// May plain `http://` go to `authority` (`host[:port]`)? Only to a loopback host (SPEC §9:
-/// `localhost` or a literal loopback address, or a name whose every address is loopback, which
-/// `http` then pins) or to one marked `insecure` in registries.conf.
+/// May plain `http://` go to `authority` (`host[:port]`)? Only to a loopback host
+/// (docs/protocol.md#time-limits-and-safety-rules: `localhost` or a literal loopback address, or a
+/// name whose every address is loopback, which `http` then pins) or to one marked `insecure` in
+/// registries.conf.
 pub fn plain_http_allowed(
     http: &dyn HttpClient,
     authority: &str,
@@ -363,8 +364,9 @@ pub fn basic_value(user: &str, pass: &str) -> Secret<String> {
     ))
 }
 
-/// The answer to a Basic challenge: the stored credential, or nothing (`{}`) when none is
-/// stored, so that Bazel's own fallbacks (`.netrc`, `auth` attributes) still apply (SPEC §4).
+/// The answer to a Basic challenge: the stored credential, or nothing (`{}`) when none is stored,
+/// so that Bazel's own fallbacks (`.netrc`, `auth` attributes) still apply
+/// (docs/protocol.md#the-bazel-credential-helper-protocol).
 fn basic_answer(cred: Option<&Credential>) -> Answer {
     let value = match cred {
         Some(Credential::Basic { username, password }) => basic_value(username, password.expose()),

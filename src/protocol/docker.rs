@@ -1,4 +1,5 @@
-//! The docker credential-helper protocol, server side (SPEC §3).
+//! The docker credential-helper protocol, server side
+//! (docs/protocol.md#the-docker-credential-helper-protocol).
 //!
 //! It owns the wire: the action word, the stdin payload, the exact JSON answer and the exact
 //! error texts, which go to stdout with exit 1 because that is where clients read them. It

@@ -1,4 +1,5 @@
-//! Which protocol a call speaks (SPEC §2), and the wire front-ends.
+//! Which protocol a call speaks (docs/protocol.md#which-protocol-a-call-speaks), and the wire
+//! front-ends.
 //!
 //! Detection is pure: it looks at the program name, the first argument and, for `get`, the
 //! first non-blank byte of stdin. The front-ends decode their wire input, call the resolver

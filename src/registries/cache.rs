@@ -1,4 +1,5 @@
-//! The cross-process cache of what a docker `get` needs from registries.conf (SPEC §10).
+//! The cross-process cache of what a docker `get` needs from registries.conf
+//! (BENCHMARKS.md#targets).
 //!
 //! This module owns [`load_for_get`]: the `credential-helpers` order and the data the
 //! `blocked` check needs (every `[[registry]]` prefix, location and `blocked` flag, or nothing

@@ -77,7 +77,7 @@ pub fn load_for_write(target: &fsio::WriteTarget) -> Result<Option<AuthJson>> {
 }
 
 /// One docker-format document to look a key up in: an auth file's bytes, or the content of
-/// `$DOCKER_AUTH_CONFIG` (SPEC §12).
+/// `$DOCKER_AUTH_CONFIG` (README.md#credentials-from-the-environment-ci).
 pub struct Document<'a> {
     pub bytes: &'a [u8],
     pub format: AuthFileFormat,

@@ -1,4 +1,5 @@
-//! The environment as a credential source (SPEC §12): what CI systems hand over in variables.
+//! The environment as a credential source (README.md#credentials-from-the-environment-ci): what CI
+//! systems hand over in variables.
 //!
 //! It owns the variable names and their search, read-only, from the [`EnvVars`] snapshot:
 //! - `DOCKER_<host>_USR`/`_PSW`, named as the `docker-credential-env` helper names them (`.`

@@ -56,8 +56,9 @@ fn htpasswd_registry_gets_basic() {
         answer.get("expires").is_none(),
         "no expiry for Basic: {answer}"
     );
-    // No credentials for a Basic registry: `{}` and exit 0 (SPEC §4), so that Bazel's own
-    // fallbacks (`.netrc`, `auth` attributes) still apply.
+    // No credentials for a Basic registry: `{}` and exit 0
+    // (docs/protocol.md#the-bazel-credential-helper-protocol), so that Bazel's own fallbacks
+    // (`.netrc`, `auth` attributes) still apply.
     let anon = Home::new();
     let out =
         anon.get_raw(format!(r#"{{"uri":"http://{}/v2/x/manifests/v1"}}"#, reg.addr).as_bytes());

@@ -1,8 +1,8 @@
-//! Credentials from the CI environment (SPEC §12) and `[[route]]`s (§13), black-box: every
-//! variable form, the label search, ports, hyphens, precedence against stored credentials,
-//! `env = false`, routes to a real helper, read-only routes, and real clients (skopeo, the
-//! docker CLI, a Bazel `get` against a token-auth registry) with credentials only in the
-//! environment.
+//! Credentials from the CI environment (README.md#credentials-from-the-environment-ci) and
+//! `[[route]]`s (README.md#routes-wildcard-and-per-registry-sources), black-box: every variable
+//! form, the label search, ports, hyphens, precedence against stored credentials, `env = false`,
+//! routes to a real helper, read-only routes, and real clients (skopeo, the docker CLI, a Bazel
+//! `get` against a token-auth registry) with credentials only in the environment.
 
 use crate::support::*;
 

@@ -1,6 +1,7 @@
-//! Secret hygiene (SPEC §9): every command and error path runs with known secrets, and none
-//! appears on stderr, in `list` output, in an error message, in a panic message, or in any
-//! file other than the store. Only a successful `get` prints a secret, on stdout.
+//! Secret hygiene (docs/protocol.md#time-limits-and-safety-rules): every command and error path
+//! runs with known secrets, and none appears on stderr, in `list` output, in an error message, in a
+//! panic message, or in any file other than the store. Only a successful `get` prints a secret, on
+//! stdout.
 
 use std::path::{Path, PathBuf};
 
@@ -401,8 +402,9 @@ fn no_secret_leaks_with_the_keyring_store() {
     assert_no_secret_in_files(env.root.path(), &[]);
 }
 
-/// Credentials in the environment (SPEC §12) and route variables (§13): no command and no
-/// error path prints a value, only a successful `get` prints the secret it found.
+/// Credentials in the environment (README.md#credentials-from-the-environment-ci) and route
+/// variables (README.md#routes-wildcard-and-per-registry-sources): no command and no error path
+/// prints a value, only a successful `get` prints the secret it found.
 #[test]
 fn no_secret_leaks_from_the_environment_or_routes() {
     let mut env = TestEnv::new();

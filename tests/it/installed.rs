@@ -1,6 +1,6 @@
-//! The binary `install.sh` installs (SPEC §15): statically linked by default, and working in
-//! every mode: the docker protocol, Bazel over TLS to a registry found by name (musl's
-//! resolver, rustls with ring built by musl-gcc), and the keyring over D-Bus.
+//! The binary `install.sh` installs (README.md#install): statically linked by default, and working
+//! in every mode: the docker protocol, Bazel over TLS to a registry found by name (musl's resolver,
+//! rustls with ring built by musl-gcc), and the keyring over D-Bus.
 //!
 //! `tests/run.sh` runs `./install.sh` once into a temp PREFIX and sets `OCICRED_INSTALLED_BIN`;
 //! without it these tests fail (never skip).

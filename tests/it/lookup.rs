@@ -224,8 +224,8 @@ fn corrupt_files_are_named_with_line_and_column() {
         )
     );
     // An "auth" that is not base64 or has no ':' is skipped as containers/image skips it
-    // (SPEC §5.2): it hides the broader keys of its file and the search goes on in the next
-    // file; nothing about the value is printed.
+    // (README.md#where-credentials-are-looked-up): it hides the broader keys of its file and the
+    // search goes on in the next file; nothing about the value is printed.
     for bad in ["@@@@", "YWxpY2U="] {
         env.write(
             ".config/containers/auth.json",

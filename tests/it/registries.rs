@@ -99,7 +99,9 @@ fn resolve_json_through_a_drop_in_alias_and_a_mirror() {
             "aliases",
             "auth_files",
             "store",
-            // SPEC §12 and §13: what the environment and the routes add.
+            // README.md#credentials-from-the-environment-ci and
+            // README.md#routes-wildcard-and-per-registry-sources: what the environment and the
+            // routes add.
             "environment",
             "routes"
         ]

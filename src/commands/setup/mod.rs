@@ -1,5 +1,5 @@
-//! `ocicred setup docker|podman|bazel` (SPEC §14): wires ocicred into a client's own
-//! configuration, prints what it changed, changes nothing on a second run, and `--undo` puts
+//! `ocicred setup docker|podman|bazel` (README.md#set-up-your-tools): wires ocicred into a client's
+//! own configuration, prints what it changed, changes nothing on a second run, and `--undo` puts
 //! back what it changed.
 //!
 //! Each target is a pure edit of the file's text or JSON model (unit-tested) around one small
