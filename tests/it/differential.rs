@@ -1,5 +1,6 @@
-//! Differential tests: ocicred against the reference implementations themselves, run as Go
-//! oracles on the same generated files (SPEC §16).
+//! Differential tests: ocicred against the reference implementations themselves, run as Go oracles
+//! on the same generated files
+//! (README.md#differences-from-containersimage-docker-and-oras-go-on-purpose).
 //!
 //! A seeded generator writes realistic configurations (the four auth files, docker and
 //! auth.json formats, namespaced keys, Docker Hub spellings, `credHelpers`/`credsStore`
@@ -914,7 +915,7 @@ fn go_tool(name: &str) -> PathBuf {
 const DEVIATIONS: &[(&str, &str)] = &[
     (
         "bad-entry-skipped",
-        "an `auth` that is not base64 user:password is skipped (SPEC §5.2); docker refuses the whole file, containers/image and oras-go fail the lookup on bad base64",
+        "an `auth` that is not base64 user:password is skipped (README.md#where-credentials-are-looked-up); docker refuses the whole file, containers/image and oras-go fail the lookup on bad base64",
     ),
     (
         "token-only-entry",
@@ -922,15 +923,15 @@ const DEVIATIONS: &[(&str, &str)] = &[
     ),
     (
         "empty-file",
-        "a 0-byte auth file counts as empty (SPEC §11); containers/image fails every lookup",
+        "a 0-byte auth file counts as empty (docs/protocol.md#the-docker-credential-helper-protocol); containers/image fails every lookup",
     ),
     (
         "creds-store-then-auths",
-        "with `credsStore`, an `auths` entry is still used when the store has nothing (SPEC §5.1); docker and oras-go ask only the store",
+        "with `credsStore`, an `auths` entry is still used when the store has nothing (README.md#where-credentials-are-looked-up); docker and oras-go ask only the store",
     ),
     (
         "hub-spellings",
-        "every Docker Hub spelling names one registry (SPEC §3); docker and oras-go match only `https://index.docker.io/v1/`",
+        "every Docker Hub spelling names one registry (docs/protocol.md#the-docker-credential-helper-protocol); docker and oras-go match only `https://index.docker.io/v1/`",
     ),
     (
         "namespaced-key-not-host",
@@ -946,15 +947,15 @@ const DEVIATIONS: &[(&str, &str)] = &[
     ),
     (
         "helper-sees-host",
-        "a helper is asked for the bare host (SPEC §5.2); docker and oras-go pass a `credHelpers` key such as `https://h/v2/` as written",
+        "a helper is asked for the bare host (README.md#where-credentials-are-looked-up); docker and oras-go pass a `credHelpers` key such as `https://h/v2/` as written",
     ),
     (
         "helper-keys-normalised",
-        "a `credHelpers` key and the address asked are both normalised (SPEC §5.2), so `http://h` finds the helper of `h`; docker and oras-go compare the strings",
+        "a `credHelpers` key and the address asked are both normalised (README.md#where-credentials-are-looked-up), so `http://h` finds the helper of `h`; docker and oras-go compare the strings",
     ),
     (
         "list-own-entries",
-        "`list` names only what ocicred's own files hold (SPEC §11); containers/image also lists and asks every helper",
+        "`list` names only what ocicred's own files hold (docs/protocol.md#the-docker-credential-helper-protocol); containers/image also lists and asks every helper",
     ),
     (
         "blocked-remapped",
@@ -962,7 +963,7 @@ const DEVIATIONS: &[(&str, &str)] = &[
     ),
     (
         "registries-layout",
-        "registries.conf files are found as SPEC §5.3 (containers/image <= 5.41) says; 5.42 reads drop-ins from every directory and none with CONTAINERS_REGISTRIES_CONF",
+        "registries.conf files are found as the README says (containers/image <= 5.41); 5.42 reads drop-ins from every directory and none with CONTAINERS_REGISTRIES_CONF",
     ),
 ];
 
@@ -1160,7 +1161,8 @@ fn classify_get(
     {
         return Outcome::Deviation("username-password-fields");
     }
-    // The helper was asked for the bare host, not the address as written (SPEC §5.2).
+    // The helper was asked for the bare host, not the address as written
+    // (README.md#where-credentials-are-looked-up).
     if let (
         Cred::Found {
             user: a,
@@ -1214,8 +1216,8 @@ fn classify_get(
     Outcome::Mismatch
 }
 
-/// The registries.conf files each side reads, when they differ (SPEC §5.3 against 5.42's
-/// configfile search).
+/// The registries.conf files each side reads, when they differ (README.md#registriesconf against
+/// 5.42's configfile search).
 fn layouts_differ(case: &Case) -> bool {
     let has = |p: &str| case.files.iter().any(|(f, _)| f == p);
     let dropins = |dir: &str| -> Vec<String> {
@@ -1241,7 +1243,7 @@ fn layouts_differ(case: &Case) -> bool {
             .collect()
     };
     let env = case.env.contains_key("CONTAINERS_REGISTRIES_CONF");
-    // SPEC §5.3.
+    // README.md#registriesconf.
     let ours: Vec<String> = if env {
         [
             vec!["env".to_string()],
@@ -1357,7 +1359,7 @@ fn compare_resolve(
             }
         }
         if blocked {
-            continue; // a blocked reference gets no credential from ocicred (SPEC §5.3)
+            continue; // a blocked reference gets no credential from ocicred (README.md#registriesconf)
         }
         let theirs_user = if b["credential"].get("none").is_some() {
             None
@@ -2017,7 +2019,8 @@ fn deviation_blocked_remapped() {
 
 #[test]
 fn deviation_registries_layout() {
-    // A user registries.conf: ocicred (SPEC §5.3) reads no system drop-in; containers/image
+    // A user registries.conf: ocicred (README.md#registriesconf) reads no system drop-in;
+    // containers/image
     // 5.42 does.
     let files = [
         (
