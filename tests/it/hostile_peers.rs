@@ -203,7 +203,9 @@ fn finding5_bazel_get_has_one_8s_deadline() {
         },
     );
     let took = start.elapsed();
-    assert!(took < Duration::from_millis(9500), "took {took:?}");
+    // 8 s inside ocicred; the slack is process start-up on a loaded machine. Bazel's own
+    // limit is 10 s (before the fix: 15 s).
+    assert!(took < Duration::from_secs(10), "took {took:?}");
     assert_bazel_error(&o);
     assert!(
         stderr(&o).contains("docker-credential-slow1"),
