@@ -19,6 +19,9 @@ use crate::route::{self, Route};
 use crate::secret::Secret;
 use crate::source::{Found, Listed, Source};
 
+/// The user name `resolve` shows for a route's registry token.
+pub const REGISTRY_TOKEN_USER: &str = "<registry token>";
+
 /// A predicate that says a key must get no credentials (a `blocked` registry).
 pub type BlockedFn = Box<dyn Fn(&RegistryKey) -> Option<String>>;
 
@@ -150,6 +153,30 @@ impl Resolver {
                 key,
             ),
         }
+    }
+
+    /// What `resolve` shows for `key`: [`Resolver::get`], except that a `token-env` route whose
+    /// variable is set shows as the user `<registry token>` (Bazel gets it; the docker protocol
+    /// cannot carry it).
+    pub fn explain(&self, key: &RegistryKey) -> Result<Found> {
+        self.check_blocked(key)?;
+        if let Some(Routed {
+            to: RouteTo::Token {
+                var,
+                value: Some(_),
+            },
+            route,
+        }) = self.route_for(key)
+        {
+            return Ok(Found {
+                credential: Credential::basic(REGISTRY_TOKEN_USER, ""),
+                origin: crate::source::Origin {
+                    source: format!("{}: ${var}", route.name()),
+                    key: key.host().to_string(),
+                },
+            });
+        }
+        self.get(key)
     }
 
     /// What a Bazel request for `key` sends: a credential to exchange, a route's ready
@@ -524,6 +551,10 @@ mod tests {
         );
         let e = r.get_auth(&key("bad.corp")).unwrap_err().to_string();
         assert!(e.contains("$B") && !e.contains("X: y"), "{e}");
+        let shown = r.explain(&key("tok.corp/app")).unwrap();
+        assert_eq!(shown.credential.username(), REGISTRY_TOKEN_USER);
+        assert_eq!(shown.origin.source, "route \"tok.corp\" (/c.toml:1): $T");
+        assert!(r.explain(&key("ro.corp")).unwrap_err().is_not_found());
         assert!(matches!(
             r.get_auth(&key("a.corp")).unwrap(),
             Some(RegistryAuth::Credential(_))

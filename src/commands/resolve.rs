@@ -34,7 +34,7 @@ pub fn run(env: &Env, args: &Args, out: &mut dyn Write) -> Result<i32> {
     let (_, cache) = registries::load_alias_cache(env)?;
     let resolution = conf.resolve(&args.image, &cache)?;
     let resolver = crate::cli::build_resolver_with(env, &conf)?;
-    render(&resolution, &|k| resolver.get(k), args.json, out)
+    render(&resolution, &|k| resolver.explain(k), args.json, out)
 }
 
 /// What a pull source gets.

@@ -376,6 +376,30 @@ fn routes_send_a_wildcard_family_to_a_helper_and_decide_alone() {
     );
 }
 
+/// A route to `source = "auth-file"` keeps its registries in the auth file even when ocicred
+/// stores everything else in the keyring (unreachable here: no session bus).
+#[test]
+fn a_store_route_overrides_the_configured_backend() {
+    let mut env = TestEnv::new();
+    env.set("OCICRED_STORE", "keyring");
+    env.set("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    config(
+        &env,
+        "[[route]]\nmatch = \"*.files.example\"\nsource = \"auth-file\"\n",
+    );
+    let out = env.helper("store", &store_body("a.files.example", "alice", "pw"));
+    assert_eq!(out.code, 0, "{out:#?}");
+    let stored = std::fs::read_to_string(env.auth_json()).unwrap();
+    assert!(stored.contains("a.files.example"), "{stored}");
+    assert_eq!(get(&env, "a.files.example"), pair("alice", "pw"));
+    let out = env.helper("store", &store_body("other.example", "alice", "pw"));
+    assert_eq!(out.code, 1, "the keyring is asked for the rest: {out:#?}");
+    assert!(out.stdout.starts_with("keyring:"), "{out:#?}");
+    let out = env.helper("erase", b"a.files.example");
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert_eq!(get(&env, "a.files.example"), None);
+}
+
 #[test]
 fn route_errors_name_file_line_and_column_and_doctor_checks_helpers() {
     let env = TestEnv::new();
@@ -510,10 +534,11 @@ fn skopeo_copy_with_credentials_only_in_the_environment() {
     assert!(hosts.contains(&format!("get {}", reg.host)), "{hosts:?}");
 }
 
-/// The docker CLI with `credsStore: ocicred` reads a registry with credentials only in the
-/// environment (no `docker login`, no daemon: `docker manifest inspect` talks to the registry).
+/// The docker CLI with `credsStore: ocicred` pushes to and reads from a registry with
+/// credentials only in the environment: no `docker login`, and no daemon (`docker manifest
+/// create/push/inspect` talk to the registry themselves).
 #[test]
-fn docker_cli_reads_with_credentials_only_in_the_environment() {
+fn docker_cli_pushes_and_reads_with_credentials_only_in_the_environment() {
     let docker = require("docker");
     let reg = Registry::htpasswd("alice", "Env-docker-pw");
     let mut env = TestEnv::new();
@@ -553,6 +578,30 @@ fn docker_cli_reads_with_credentials_only_in_the_environment() {
     let out = inspect(&env);
     assert_eq!(out.code, 0, "{out:#?}");
     assert!(out.stdout.contains("schemaVersion"), "{out:#?}");
+    // A push: a manifest list naming the image, written by the docker CLI.
+    let list = format!("{}/ci/list:v1", reg.host);
+    let mut c = env.command(&docker);
+    c.args([
+        "manifest",
+        "create",
+        "--insecure",
+        &list,
+        &format!("{}/ci/hello:v1", reg.host),
+    ]);
+    let out = run(c, b"");
+    assert_eq!(out.code, 0, "{out:#?}");
+    let mut c = env.command(&docker);
+    c.args(["manifest", "push", "--insecure", &list]);
+    let out = run(c, b"");
+    assert_eq!(out.code, 0, "push: {out:#?}");
+    // Read it back from the registry, not from docker's local manifest store.
+    let _ = std::fs::remove_dir_all(cfg.join("manifests"));
+    let mut c = env.command(&docker);
+    c.args(["manifest", "inspect", "--insecure", &list]);
+    let out = run(c, b"");
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(out.stdout.contains("image.index"), "{out:#?}");
+    assert!(!env.auth_json().exists(), "nothing was stored");
 }
 
 /// A Bazel `get` against a real token-auth registry with credentials only in the environment,
