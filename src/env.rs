@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::secret::Secret;
 
@@ -61,22 +62,23 @@ pub struct Env {
 
 /// Environment variables by name. Values are [`Secret`]s: `Debug` shows the names only. An
 /// empty value counts as unset (CI systems expand a missing secret to `""`).
+/// Shared: the sources that read it hold cheap clones.
 #[derive(Clone, Default)]
-pub struct EnvVars(BTreeMap<String, Secret<String>>);
+pub struct EnvVars(Rc<BTreeMap<String, Secret<String>>>);
 
 impl EnvVars {
     /// Builds the set from `(name, value)` pairs; empty values are dropped.
     pub fn from_pairs<N: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (N, V)>,
     ) -> EnvVars {
-        EnvVars(
+        EnvVars(Rc::new(
             pairs
                 .into_iter()
                 .map(|(n, v)| (n.into(), v.into()))
                 .filter(|(_, v)| !v.is_empty())
                 .map(|(n, v)| (n, Secret::new(v)))
                 .collect(),
-        )
+        ))
     }
 
     /// The value of `name`, when set and not empty.

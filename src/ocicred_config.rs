@@ -411,6 +411,38 @@ mod tests {
     }
 
     #[test]
+    fn routes_and_env() {
+        let c = p(
+            "Env = false\n\n[[Route]]\nmatch = \"*.corp\"\nHelper = \"probe\"\n\
+                   [[route]]\nmatch = \"ghcr.io/org\"\nsource = \"ENV\"\n\
+                   [[route]]\nmatch = \"gl.corp\"\nusername_env = \"U\"\npassword-env = \"P\"\n",
+        )
+        .unwrap();
+        assert!(!c.env);
+        let shown: Vec<_> = c
+            .routes
+            .iter()
+            .map(|r| (r.text.as_str(), r.target.describe(), r.line, r.column))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("*.corp", "helper docker-credential-probe".to_string(), 3, 1),
+                ("ghcr.io/org", "source env".to_string(), 6, 1),
+                ("gl.corp", "$U/$P".to_string(), 9, 1),
+            ]
+        );
+        let inline = p("route = [{match = \"h\", token-env = \"T\"}]\n").unwrap();
+        assert_eq!(inline.routes[0].target, Target::Token("T".into()));
+        assert_eq!((inline.routes[0].line, inline.routes[0].column), (1, 10));
+        let e = p("route = [{match = \"h\"}]\n").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "/c.toml: route \"h\" says nowhere to go: give it helper, source, username-env + password-env, or token-env at line 1 column 10"
+        );
+    }
+
+    #[test]
     fn environment_overrides_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.toml");

@@ -252,7 +252,7 @@ fn check_environment(
     let enabled = own.is_none_or(|c| c.env);
     let routes = own.map(|c| c.routes.as_slice()).unwrap_or_default();
     for (stem, user, pass) in envsrc::pairs(&env.vars) {
-        if user == pass {
+        if user == pass || !enabled {
             continue;
         }
         let (u, p) = envsrc::pair_names(&stem);
@@ -264,7 +264,8 @@ fn check_environment(
             format!("set {unset} too, or unset {set}"),
         );
     }
-    if let Some(text) = env.vars.get(envsrc::DOCKER_AUTH_CONFIG)
+    if enabled
+        && let Some(text) = env.vars.get(envsrc::DOCKER_AUTH_CONFIG)
         && let Err(e) = AuthJson::parse(text.expose().as_bytes(), AuthFileFormat::Auths)
     {
         let e = envsrc::auth_config_error(DocumentError::Json(e));
