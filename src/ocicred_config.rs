@@ -142,19 +142,22 @@ pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
     }
 }
 
+/// A parse error at the start of `span` in the file's text.
+fn error_at(path: &Path, text: &str, span: std::ops::Range<usize>, message: String) -> Error {
+    let (line, column) = line_col(text, span.start);
+    Error::Parse {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
+}
+
 /// Parses the file's text.
 pub fn parse(text: &str, path: &Path) -> Result<OcicredConfig> {
     let table = DeTable::parse(text).map_err(|e| toml_error(path, text, &e))?;
     let mut config = OcicredConfig::default();
-    let at = |span: std::ops::Range<usize>, message: String| {
-        let (line, column) = line_col(text, span.start);
-        Error::Parse {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message,
-        }
-    };
+    let at = |span: std::ops::Range<usize>, message: String| error_at(path, text, span, message);
     for (key, value) in table.get_ref() {
         let name: &str = key.get_ref();
         match name.to_ascii_lowercase().replace('_', "-").as_str() {
@@ -206,15 +209,7 @@ pub fn parse(text: &str, path: &Path) -> Result<OcicredConfig> {
 /// One `[[route]]` table (README.md#routes-wildcard-and-per-registry-sources): `match` plus exactly
 /// one of `helper`, `source`, `username-env` with `password-env`, or `token-env`.
 fn parse_route(item: &Spanned<DeValue<'_>>, text: &str, path: &Path) -> Result<Route> {
-    let at = |span: std::ops::Range<usize>, message: String| {
-        let (line, column) = line_col(text, span.start);
-        Error::Parse {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message,
-        }
-    };
+    let at = |span: std::ops::Range<usize>, message: String| error_at(path, text, span, message);
     let DeValue::Table(table) = item.get_ref() else {
         return Err(at(item.span(), "each route must be a table".into()));
     };
