@@ -82,6 +82,16 @@ impl Target {
         )
     }
 
+    /// The environment variables this target reads: `username-env` and `password-env`, or
+    /// `token-env`; none for a helper or a source.
+    pub fn env_vars(&self) -> Vec<&str> {
+        match self {
+            Target::Vars { username, password } => vec![username.as_str(), password.as_str()],
+            Target::Token(t) => vec![t.as_str()],
+            Target::Helper(_) | Target::Source(_) => vec![],
+        }
+    }
+
     /// How people see the target: `helper ecr-login`, `source env`, `$A/$B`, `token $T`.
     pub fn describe(&self) -> String {
         match self {
@@ -285,6 +295,18 @@ mod tests {
 
     fn m(pattern: &str, key: &str) -> bool {
         p(pattern).matches(&RegistryKey::parse(key).unwrap())
+    }
+
+    #[test]
+    fn env_vars_are_the_variables_a_target_reads() {
+        let vars = Target::Vars {
+            username: "U".into(),
+            password: "P".into(),
+        };
+        assert_eq!(vars.env_vars(), ["U", "P"]);
+        assert_eq!(Target::Token("T".into()).env_vars(), ["T"]);
+        assert!(Target::Helper("x".into()).env_vars().is_empty());
+        assert!(Target::Source(SourceName::Env).env_vars().is_empty());
     }
 
     #[test]

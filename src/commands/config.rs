@@ -52,11 +52,7 @@ pub fn run(env: &Env, args: &Args, out: &mut dyn Write) -> Result<i32> {
     let route_vars: Vec<&str> = own
         .routes
         .iter()
-        .flat_map(|r| match &r.target {
-            Target::Vars { username, password } => vec![username.as_str(), password.as_str()],
-            Target::Token(t) => vec![t.as_str()],
-            _ => vec![],
-        })
+        .flat_map(|r| r.target.env_vars())
         .collect();
     let view = View {
         conf,

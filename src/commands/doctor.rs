@@ -297,14 +297,7 @@ fn check_environment(
             _ => {}
         }
     }
-    let extra: Vec<&str> = routes
-        .iter()
-        .flat_map(|r| match &r.target {
-            Target::Vars { username, password } => vec![username.as_str(), password.as_str()],
-            Target::Token(t) => vec![t.as_str()],
-            _ => vec![],
-        })
-        .collect();
+    let extra: Vec<&str> = routes.iter().flat_map(|r| r.target.env_vars()).collect();
     let names = envsrc::set_names(&env.vars, &extra);
     match (enabled, names.is_empty()) {
         (false, _) => notes.push("environment: not read (env = false)".into()),
