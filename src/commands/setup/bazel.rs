@@ -290,14 +290,7 @@ pub fn run(
 
     // One lock for every `setup bazel` of this user, in ocicred's own directory: a lock file
     // beside a workspace's .bazelrc would be litter in the user's repository.
-    let lock_path = env
-        .ocicred_config_file()
-        .and_then(|p| p.parent().map(|d| d.join(state::FILE_NAME)))
-        .ok_or_else(|| {
-            Error::InvalidInput(
-                "cannot find ocicred's config directory: set HOME or XDG_CONFIG_HOME".into(),
-            )
-        })?;
+    let lock_path = state::path(env)?;
     let _lock = Target::new(&lock_path, env.uid)?.lock()?;
     let target = Target::new(&rc, env.uid)?;
     let text = match target.read()? {

@@ -260,14 +260,7 @@ pub fn run(
     let path = env.docker_config_file().ok_or_else(|| {
         Error::InvalidInput("cannot find docker's config.json: set HOME or DOCKER_CONFIG".into())
     })?;
-    let state_path = env
-        .ocicred_config_file()
-        .and_then(|p| p.parent().map(|d| d.join(state::FILE_NAME)))
-        .ok_or_else(|| {
-            Error::InvalidInput(
-                "cannot find ocicred's config directory: set HOME or XDG_CONFIG_HOME".into(),
-            )
-        })?;
+    let state_path = state::path(env)?;
 
     let target = Target::new(&path, env.uid)?;
     let _lock = target.lock()?;

@@ -14,10 +14,27 @@
 //! A value is what was there before setup replaced it with `ocicred` (`null`: nothing). No
 //! secret is ever recorded: only helper names. Unknown fields are kept.
 
+use std::path::PathBuf;
+
 use serde_json::{Map, Value};
+
+use crate::env::Env;
+use crate::error::{Error, Result};
 
 /// The name of the state file in ocicred's config directory.
 pub const FILE_NAME: &str = "setup-state.json";
+
+/// The state file's path: [`FILE_NAME`] in ocicred's config directory. Errors: no HOME or
+/// XDG_CONFIG_HOME to find that directory.
+pub fn path(env: &Env) -> Result<PathBuf> {
+    env.ocicred_config_file()
+        .and_then(|p| p.parent().map(|d| d.join(FILE_NAME)))
+        .ok_or_else(|| {
+            Error::InvalidInput(
+                "cannot find ocicred's config directory: set HOME or XDG_CONFIG_HOME".into(),
+            )
+        })
+}
 
 /// What setup replaced in one docker config file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
