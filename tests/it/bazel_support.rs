@@ -20,6 +20,8 @@ use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::EncodePublicKey;
 use sha2::{Digest, Sha256};
 
+use crate::support::run_ok;
+
 pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -47,16 +49,6 @@ fn need(tool: &str) {
         ok,
         "{tool} is required for this test (apt-get install docker-registry apache2-utils openssl)"
     );
-}
-
-fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -486,7 +478,7 @@ impl Registry {
         let authblock = match auth {
             Auth::Htpasswd => {
                 need("htpasswd");
-                let line = run(Command::new("htpasswd").args(["-Bbn", "alice", "secret"]));
+                let line = run_ok(Command::new("htpasswd").args(["-Bbn", "alice", "secret"]));
                 std::fs::write(dir.path().join("htpasswd"), line).unwrap();
                 format!(
                     "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
@@ -497,30 +489,34 @@ impl Registry {
                 need("openssl");
                 let key = dir.path().join("token.key");
                 let crt = dir.path().join("token.crt");
-                run(Command::new("openssl")
-                    .args([
-                        "ecparam",
-                        "-name",
-                        "prime256v1",
-                        "-genkey",
-                        "-noout",
-                        "-out",
-                    ])
-                    .arg(&key));
-                run(Command::new("openssl")
-                    .args([
-                        "req",
-                        "-new",
-                        "-x509",
-                        "-days",
-                        "2",
-                        "-subj",
-                        "/CN=test-token-issuer",
-                        "-key",
-                    ])
-                    .arg(&key)
-                    .arg("-out")
-                    .arg(&crt));
+                run_ok(
+                    Command::new("openssl")
+                        .args([
+                            "ecparam",
+                            "-name",
+                            "prime256v1",
+                            "-genkey",
+                            "-noout",
+                            "-out",
+                        ])
+                        .arg(&key),
+                );
+                run_ok(
+                    Command::new("openssl")
+                        .args([
+                            "req",
+                            "-new",
+                            "-x509",
+                            "-days",
+                            "2",
+                            "-subj",
+                            "/CN=test-token-issuer",
+                            "-key",
+                        ])
+                        .arg(&key)
+                        .arg("-out")
+                        .arg(&crt),
+                );
                 issuer_port = free_port();
                 format!(
                     "auth:\n  token:\n    realm: http://{realm_host}:{issuer_port}/token\n    service: registry.test\n    issuer: test-issuer\n    rootcertbundle: {}\n",

@@ -152,16 +152,7 @@ impl Drop for TlsRegistry {
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new(require("openssl"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(Command::new(require("openssl")).args(args).current_dir(dir));
 }
 
 impl TlsRegistry {

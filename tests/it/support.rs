@@ -315,19 +315,26 @@ impl Drop for Registry {
 
 /// Builds a one-layer OCI image layout in `dir` (no network) and returns its path.
 pub fn oci_image(dir: &Path, tag: &str, text: &str) -> PathBuf {
-    let out = Command::new("bash")
-        .arg(repo().join("tests/tools/make-oci-image.sh"))
-        .arg(dir)
-        .arg(tag)
-        .arg(text)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "make-oci-image.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new("bash")
+            .arg(repo().join("tests/tools/make-oci-image.sh"))
+            .arg(dir)
+            .arg(tag)
+            .arg(text),
     );
     dir.to_path_buf()
+}
+
+/// Runs `cmd` to the end and returns its stdout; fails the test (with its stderr) unless it
+/// started and exited 0.
+pub fn run_ok(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// Basic authorization header value.
