@@ -10,10 +10,10 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::clients::{Home, Store, assert_refused, go_tool, run_parallel};
 use crate::support::*;
@@ -72,28 +72,7 @@ impl FakeHub {
             htpasswd = d.join("htpasswd").display(),
         );
         std::fs::write(d.join("config.yml"), config).unwrap();
-        let log = std::fs::File::create(d.join("registry.log")).unwrap();
-        let mut child = Command::new(require("docker-registry"))
-            .arg("serve")
-            .arg(d.join("config.yml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if start.elapsed() > Duration::from_secs(15) || matches!(child.try_wait(), Ok(Some(_)))
-            {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "TLS docker-registry did not start: {}",
-                    std::fs::read_to_string(d.join("registry.log")).unwrap_or_default()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = start_tcp_registry(d, port);
         FakeHub { child, port, dir }
     }
 

@@ -5,10 +5,8 @@
 //! `tests/run.sh` runs `./install.sh` once into a temp PREFIX and sets `OCICRED_INSTALLED_BIN`;
 //! without it these tests fail (never skip).
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
 
 use serde_json::{Value, json};
 
@@ -248,29 +246,7 @@ impl TlsRegistry {
             d = d.display()
         );
         std::fs::write(d.join("config.yml"), config).unwrap();
-        let log = std::fs::File::create(d.join("registry.log")).unwrap();
-        let mut child = Command::new(require("docker-registry"))
-            .arg("serve")
-            .arg(d.join("config.yml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(st)) = child.try_wait() {
-                panic!(
-                    "docker-registry exited {st}: {}",
-                    std::fs::read_to_string(d.join("registry.log")).unwrap_or_default()
-                );
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "registry did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = start_tcp_registry(d, port);
         TlsRegistry {
             child,
             port,

@@ -264,7 +264,6 @@ impl Registry {
 
     /// A registry with the given `auth:` YAML block, in `dir`.
     pub fn start(dir: tempfile::TempDir, auth_block: &str) -> Registry {
-        let bin = require("docker-registry");
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port(true);
@@ -274,15 +273,7 @@ impl Registry {
             );
             let cfg = dir.path().join("config.yml");
             std::fs::write(&cfg, config).unwrap();
-            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-            let mut child = Command::new(&bin)
-                .arg("serve")
-                .arg(&cfg)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap();
+            let mut child = spawn_registry(dir.path());
             let start = Instant::now();
             while start.elapsed() < Duration::from_secs(15) {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -304,6 +295,39 @@ impl Registry {
         }
         panic!("docker-registry did not start: {last}");
     }
+}
+
+/// Spawns `docker-registry serve <dir>/config.yml`, its output to `<dir>/registry.log`.
+pub fn spawn_registry(dir: &Path) -> Child {
+    let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+    Command::new(require("docker-registry"))
+        .arg("serve")
+        .arg(dir.join("config.yml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// [`spawn_registry`], then waits until it accepts TCP connections on 127.0.0.1:`port` (for a
+/// TLS registry, which `http_status` cannot ask); fails the test, with the registry's log, when
+/// it exits or is not up within 15 s.
+pub fn start_tcp_registry(dir: &Path, port: u16) -> Child {
+    let mut child = spawn_registry(dir);
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if start.elapsed() > Duration::from_secs(15) || matches!(child.try_wait(), Ok(Some(_))) {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!(
+                "docker-registry did not start ({status:?}): {}",
+                std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 impl Drop for Registry {
