@@ -20,7 +20,7 @@ use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::EncodePublicKey;
 use sha2::{Digest, Sha256};
 
-use crate::support::run_ok;
+use crate::support::{openssl_ec_key, run_ok};
 
 pub fn unix_now() -> u64 {
     SystemTime::now()
@@ -489,18 +489,7 @@ impl Registry {
                 need("openssl");
                 let key = dir.path().join("token.key");
                 let crt = dir.path().join("token.crt");
-                run_ok(
-                    Command::new("openssl")
-                        .args([
-                            "ecparam",
-                            "-name",
-                            "prime256v1",
-                            "-genkey",
-                            "-noout",
-                            "-out",
-                        ])
-                        .arg(&key),
-                );
+                openssl_ec_key(&key);
                 run_ok(
                     Command::new("openssl")
                         .args([

@@ -157,18 +157,7 @@ impl TlsRegistry {
     fn start() -> TlsRegistry {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        openssl(
-            d,
-            &[
-                "ecparam",
-                "-name",
-                "prime256v1",
-                "-genkey",
-                "-noout",
-                "-out",
-                "ca.key",
-            ],
-        );
+        openssl_ec_key(&d.join("ca.key"));
         openssl(
             d,
             &[
@@ -185,18 +174,7 @@ impl TlsRegistry {
                 "ca.crt",
             ],
         );
-        openssl(
-            d,
-            &[
-                "ecparam",
-                "-name",
-                "prime256v1",
-                "-genkey",
-                "-noout",
-                "-out",
-                "tls.key",
-            ],
-        );
+        openssl_ec_key(&d.join("tls.key"));
         openssl(
             d,
             &[

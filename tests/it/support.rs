@@ -349,6 +349,22 @@ pub fn oci_image(dir: &Path, tag: &str, text: &str) -> PathBuf {
     dir.to_path_buf()
 }
 
+/// Writes a new P-256 private key (PEM) to `path` with openssl.
+pub fn openssl_ec_key(path: &Path) {
+    run_ok(
+        Command::new(require("openssl"))
+            .args([
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+            ])
+            .arg(path),
+    );
+}
+
 /// Runs `cmd` to the end and returns its stdout; fails the test (with its stderr) unless it
 /// started and exited 0.
 pub fn run_ok(cmd: &mut Command) -> Vec<u8> {
