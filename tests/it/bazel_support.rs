@@ -717,15 +717,19 @@ impl Home {
         child.wait_with_output().unwrap()
     }
 
-    /// Starts `ocicred get` for `uri` (as Bazel writes it) without waiting: for parallel calls.
-    pub fn spawn_get(&self, uri: &str) -> Child {
-        let mut child = self
-            .command()
+    /// Starts `ocicred get` with stdin, stdout and stderr piped, its request not yet written.
+    pub fn spawn_piped(&self) -> Child {
+        self.command()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Starts `ocicred get` for `uri` (as Bazel writes it) without waiting: for parallel calls.
+    pub fn spawn_get(&self, uri: &str) -> Child {
+        let mut child = self.spawn_piped();
         child
             .stdin
             .take()

@@ -202,13 +202,7 @@ fn finding1_planted_temp_file_symlinks_are_not_written_through() {
     ];
     // Start the call, learn its pid, then plant links named like its temp files before it
     // has read its request.
-    let mut child = home
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = home.spawn_piped();
     let pid = child.id();
     for n in &names {
         for tmp in [format!(".{n}.{pid}.tmp"), format!(".{n}.tmp-{pid}")] {
