@@ -484,11 +484,6 @@ fn skopeo_copy_with_credentials_only_in_the_environment() {
         "v1",
         "hello from the environment",
     );
-    let skopeo = |env: &TestEnv, args: &[&str]| {
-        let mut c = env.command(require("skopeo"));
-        c.args(args);
-        run(c, b"")
-    };
     let dest = format!("docker://{}/ci/hello:v1", reg.host);
     let push = [
         "copy",
@@ -498,22 +493,19 @@ fn skopeo_copy_with_credentials_only_in_the_environment() {
     ]
     .map(String::from);
     let push: Vec<&str> = push.iter().map(String::as_str).collect();
-    let out = skopeo(&env, &push);
+    let out = env.skopeo(&push);
     assert_ne!(out.code, 0, "the registry refuses without credentials");
     env.set(&format!("DOCKER_127_0_0_1_{}_USR", reg.port), "alice");
     env.set(&format!("DOCKER_127_0_0_1_{}_PSW", reg.port), "Env-reg-pw");
-    let out = skopeo(&env, &push);
+    let out = env.skopeo(&push);
     assert_eq!(out.code, 0, "push with env credentials: {out:#?}");
     let pulled = env.root.path().join("pulled");
-    let out = skopeo(
-        &env,
-        &[
-            "copy",
-            "--src-tls-verify=false",
-            &dest,
-            &format!("oci:{}:v1", pulled.display()),
-        ],
-    );
+    let out = env.skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &dest,
+        &format!("oci:{}:v1", pulled.display()),
+    ]);
     assert_eq!(out.code, 0, "pull with env credentials: {out:#?}");
     assert!(!env.auth_json().exists(), "nothing was written");
     // The same registry through a wildcard route to the probe helper (which answers with the
@@ -528,7 +520,7 @@ fn skopeo_copy_with_credentials_only_in_the_environment() {
             reg.port
         ),
     );
-    let out = skopeo(&env, &["inspect", "--tls-verify=false", &dest]);
+    let out = env.skopeo(&["inspect", "--tls-verify=false", &dest]);
     assert_eq!(out.code, 0, "inspect through the route: {out:#?}");
     let hosts = probe_hosts(&env);
     assert!(hosts.contains(&format!("get {}", reg.host)), "{hosts:?}");
@@ -544,8 +536,7 @@ fn docker_cli_pushes_and_reads_with_credentials_only_in_the_environment() {
     let mut env = TestEnv::new();
     let image = oci_image(&env.root.path().join("img"), "v1", "for docker");
     // Put an image there with skopeo and explicit credentials (not through ocicred).
-    let mut c = env.command(require("skopeo"));
-    c.args([
+    let out = env.skopeo(&[
         "copy",
         "--dest-tls-verify=false",
         "--dest-creds",
@@ -553,7 +544,6 @@ fn docker_cli_pushes_and_reads_with_credentials_only_in_the_environment() {
         &format!("oci:{}:v1", image.display()),
         &format!("docker://{}/ci/hello:v1", reg.host),
     ]);
-    let out = run(c, b"");
     assert_eq!(out.code, 0, "{out:#?}");
     let cfg = env.path("dockercfg");
     env.write("dockercfg/config.json", r#"{"credsStore":"ocicred"}"#);

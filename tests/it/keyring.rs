@@ -429,13 +429,8 @@ fn skopeo_login_and_pull_with_ocicred_on_the_keyring() {
         ".config/containers/registries.conf",
         "credential-helpers = [\"ocicred\"]\n",
     );
-    let skopeo = |args: &[&str]| {
-        let mut c = env.command(require("skopeo"));
-        c.args(args);
-        run(c, b"")
-    };
     let image = oci_image(&env.root.path().join("img"), "v1", "keyring pull");
-    let out = skopeo(&[
+    let out = env.skopeo(&[
         "login",
         "--tls-verify=false",
         "-u",
@@ -458,17 +453,17 @@ fn skopeo_login_and_pull_with_ocicred_on_the_keyring() {
     );
 
     let r = format!("docker://{}/test/hello:v1", reg.host);
-    let out = skopeo(&[
+    let out = env.skopeo(&[
         "copy",
         "--dest-tls-verify=false",
         &format!("oci:{}:v1", image.display()),
         &r,
     ]);
     assert_eq!(out.code, 0, "push: {out:#?}");
-    let out = skopeo(&["inspect", "--tls-verify=false", &r]);
+    let out = env.skopeo(&["inspect", "--tls-verify=false", &r]);
     assert_eq!(out.code, 0, "{out:#?}");
     let dest = env.root.path().join("pulled");
-    let out = skopeo(&[
+    let out = env.skopeo(&[
         "copy",
         "--src-tls-verify=false",
         &r,
@@ -476,9 +471,9 @@ fn skopeo_login_and_pull_with_ocicred_on_the_keyring() {
     ]);
     assert_eq!(out.code, 0, "pull: {out:#?}");
 
-    let out = skopeo(&["logout", &reg.host]);
+    let out = env.skopeo(&["logout", &reg.host]);
     assert_eq!(out.code, 0, "{out:#?}");
-    let out = skopeo(&["inspect", "--tls-verify=false", &r]);
+    let out = env.skopeo(&["inspect", "--tls-verify=false", &r]);
     assert_ne!(out.code, 0, "after logout the registry refuses again");
     assert!(files_containing(&env.home, "secret").is_empty());
 }
@@ -507,19 +502,14 @@ fn docker_login_to_keyring_then_skopeo_pulls() {
     // skopeo reads docker's config.json, follows credHelpers to ocicred, which reads the keyring.
     let image = oci_image(&env.root.path().join("img"), "v1", "docker login");
     let r = format!("docker://{}/test/d:v1", reg.host);
-    let skopeo = |args: &[&str]| {
-        let mut c = env.command(require("skopeo"));
-        c.args(args);
-        run(c, b"")
-    };
-    let out = skopeo(&[
+    let out = env.skopeo(&[
         "copy",
         "--dest-tls-verify=false",
         &format!("oci:{}:v1", image.display()),
         &r,
     ]);
     assert_eq!(out.code, 0, "push: {out:#?}");
-    let out = skopeo(&["inspect", "--tls-verify=false", &r]);
+    let out = env.skopeo(&["inspect", "--tls-verify=false", &r]);
     assert_eq!(out.code, 0, "{out:#?}");
 
     let mut c = env.command(&docker);

@@ -10,22 +10,13 @@ fn skopeo_env() -> TestEnv {
     env
 }
 
-fn skopeo(env: &TestEnv, args: &[&str]) -> Out {
-    let mut c = env.command(require("skopeo"));
-    c.args(args);
-    run(c, b"")
-}
-
 /// `skopeo inspect` of the test image on `reg`.
 fn inspect(env: &TestEnv, reg: &Registry) -> Out {
-    skopeo(
-        env,
-        &[
-            "inspect",
-            "--tls-verify=false",
-            &format!("docker://{}/test/hello:v1", reg.host),
-        ],
-    )
+    env.skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{}/test/hello:v1", reg.host),
+    ])
 }
 
 #[test]
@@ -38,51 +29,42 @@ fn skopeo_login_push_inspect_logout_through_ocicred() {
     let out = inspect(&env, &reg);
     assert_ne!(out.code, 0);
 
-    let out = skopeo(
-        &env,
-        &[
-            "login",
-            "--tls-verify=false",
-            "-u",
-            "alice",
-            "-p",
-            "secret",
-            &reg.host,
-        ],
-    );
+    let out = env.skopeo(&[
+        "login",
+        "--tls-verify=false",
+        "-u",
+        "alice",
+        "-p",
+        "secret",
+        &reg.host,
+    ]);
     assert_eq!(out.code, 0, "{out:#?}");
     let stored = std::fs::read_to_string(env.auth_json()).unwrap();
     assert!(stored.contains(&reg.host), "ocicred stored it: {stored}");
 
-    let out = skopeo(&env, &["login", "--get-login", &reg.host]);
+    let out = env.skopeo(&["login", "--get-login", &reg.host]);
     assert_eq!(out.stdout.trim(), "alice", "{out:#?}");
 
-    let out = skopeo(
-        &env,
-        &[
-            "copy",
-            "--dest-tls-verify=false",
-            &format!("oci:{}:v1", image.display()),
-            &format!("docker://{}/test/hello:v1", reg.host),
-        ],
-    );
+    let out = env.skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:v1", image.display()),
+        &format!("docker://{}/test/hello:v1", reg.host),
+    ]);
     assert_eq!(out.code, 0, "push through ocicred's credentials: {out:#?}");
     let out = inspect(&env, &reg);
     assert_eq!(out.code, 0, "{out:#?}");
     assert!(out.stdout.contains("\"Digest\""));
     let dest = env.root.path().join("pulled");
-    let out = skopeo(
-        &env,
-        &[
-            "copy",
-            "--src-tls-verify=false",
-            &format!("docker://{}/test/hello:v1", reg.host),
-            &format!("oci:{}:v1", dest.display()),
-        ],
-    );
+    let out = env.skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{}/test/hello:v1", reg.host),
+        &format!("oci:{}:v1", dest.display()),
+    ]);
     assert_eq!(out.code, 0, "pull: {out:#?}");
 
-    let out = skopeo(&env, &["logout", &reg.host]);
+    let out = env.skopeo(&["logout", &reg.host]);
     assert_eq!(out.code, 0, "{out:#?}");
     assert!(
         !std::fs::read_to_string(env.auth_json())
@@ -97,18 +79,15 @@ fn skopeo_login_push_inspect_logout_through_ocicred() {
 fn skopeo_wrong_password_stores_nothing() {
     let reg = Registry::htpasswd("alice", "secret");
     let env = skopeo_env();
-    let out = skopeo(
-        &env,
-        &[
-            "login",
-            "--tls-verify=false",
-            "-u",
-            "alice",
-            "-p",
-            "wrong",
-            &reg.host,
-        ],
-    );
+    let out = env.skopeo(&[
+        "login",
+        "--tls-verify=false",
+        "-u",
+        "alice",
+        "-p",
+        "wrong",
+        &reg.host,
+    ]);
     assert_ne!(out.code, 0);
     let stored = std::fs::read_to_string(env.auth_json()).unwrap_or_default();
     assert!(!stored.contains(&reg.host));
@@ -141,9 +120,8 @@ fn docker_cli_login_logout_with_creds_store() {
         ".config/containers/registries.conf",
         "credential-helpers = [\"ocicred\"]\n",
     );
-    let mut c = env.command(require("skopeo"));
-    c.args(["login", "--get-login", &reg.host]);
-    assert_eq!(run(c, b"").stdout.trim(), "alice");
+    let out = env.skopeo(&["login", "--get-login", &reg.host]);
+    assert_eq!(out.stdout.trim(), "alice");
 
     let mut c = env.command(&docker);
     c.args(["logout", &reg.host]);

@@ -127,6 +127,13 @@ impl TestEnv {
         c
     }
 
+    /// Runs `skopeo ARGS` in this environment.
+    pub fn skopeo(&self, args: &[&str]) -> Out {
+        let mut c = self.command(require("skopeo"));
+        c.args(args);
+        run(c, b"")
+    }
+
     /// `ocicred ARGS`.
     pub fn ocicred(&self, args: &[&str]) -> Command {
         let mut c = self.command(self.bin.join("ocicred"));
