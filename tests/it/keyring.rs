@@ -430,15 +430,7 @@ fn skopeo_login_and_pull_with_ocicred_on_the_keyring() {
         "credential-helpers = [\"ocicred\"]\n",
     );
     let image = oci_image(&env.root.path().join("img"), "v1", "keyring pull");
-    let out = env.skopeo(&[
-        "login",
-        "--tls-verify=false",
-        "-u",
-        "alice",
-        "-p",
-        "secret",
-        &reg.host,
-    ]);
+    let out = env.skopeo(&skopeo_login("alice", "secret", &reg.host));
     assert_eq!(out.code, 0, "{out:#?}");
     let out = ks.secret_tool(
         &env,

@@ -29,15 +29,7 @@ fn skopeo_login_push_inspect_logout_through_ocicred() {
     let out = inspect(&env, &reg);
     assert_ne!(out.code, 0);
 
-    let out = env.skopeo(&[
-        "login",
-        "--tls-verify=false",
-        "-u",
-        "alice",
-        "-p",
-        "secret",
-        &reg.host,
-    ]);
+    let out = env.skopeo(&skopeo_login("alice", "secret", &reg.host));
     assert_eq!(out.code, 0, "{out:#?}");
     let stored = std::fs::read_to_string(env.auth_json()).unwrap();
     assert!(stored.contains(&reg.host), "ocicred stored it: {stored}");
@@ -79,15 +71,7 @@ fn skopeo_login_push_inspect_logout_through_ocicred() {
 fn skopeo_wrong_password_stores_nothing() {
     let reg = Registry::htpasswd("alice", "secret");
     let env = skopeo_env();
-    let out = env.skopeo(&[
-        "login",
-        "--tls-verify=false",
-        "-u",
-        "alice",
-        "-p",
-        "wrong",
-        &reg.host,
-    ]);
+    let out = env.skopeo(&skopeo_login("alice", "wrong", &reg.host));
     assert_ne!(out.code, 0);
     let stored = std::fs::read_to_string(env.auth_json()).unwrap_or_default();
     assert!(!stored.contains(&reg.host));

@@ -440,15 +440,7 @@ fn setup_podman_drop_in_makes_skopeo_use_ocicred_with_the_system_conf_in_effect(
     assert!(out.ok().contains("nothing to change"), "{out:#?}");
     assert_eq!(std::fs::read(&drop_in).unwrap(), first);
 
-    let out = skopeo(&[
-        "login",
-        "--tls-verify=false",
-        "-u",
-        "alice",
-        "-p",
-        "secret",
-        &reg.host,
-    ]);
+    let out = skopeo(&skopeo_login("alice", "secret", &reg.host));
     assert_eq!(out.code, 0, "{out:#?}");
     assert_eq!(ks.items_for(&env, &reg.host), 1, "stored through ocicred");
     assert!(

@@ -344,6 +344,11 @@ impl Drop for Registry {
     }
 }
 
+/// The arguments of `skopeo login` to a plain-HTTP registry with `user` and `pass`.
+pub fn skopeo_login<'a>(user: &'a str, pass: &'a str, host: &'a str) -> [&'a str; 7] {
+    ["login", "--tls-verify=false", "-u", user, "-p", pass, host]
+}
+
 /// Builds a one-layer OCI image layout in `dir` (no network) and returns its path.
 pub fn oci_image(dir: &Path, tag: &str, text: &str) -> PathBuf {
     run_ok(
