@@ -161,6 +161,13 @@ pub fn parse_pattern(text: &str) -> Result<Pattern, String> {
         if host.contains('*') {
             return Err("`*` cannot stand in an IPv6 address".into());
         }
+        // Only a real address: a key never names `[:@1]`, so such a pattern could never match.
+        if host[1..host.len() - 1]
+            .parse::<std::net::Ipv6Addr>()
+            .is_err()
+        {
+            return Err(format!("match has an invalid IPv6 address {host:?}"));
+        }
         labels.push(Some(host.to_string()));
     } else {
         for label in host.split('.') {
@@ -364,6 +371,7 @@ mod tests {
             ("ex!ample.com", "invalid DNS label"),
             (":5000", "no host"),
             ("[::1", "unterminated"),
+            ("[:@1]:500", "invalid IPv6 address"),
         ] {
             let e = parse_pattern(bad).unwrap_err();
             assert!(e.contains(why), "{bad:?}: {e}");
