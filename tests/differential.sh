@@ -4,8 +4,8 @@
 #
 #   tests/differential.sh [--seed HEX] [--cases N]     (default: a random seed, 200000 cases)
 #
-# Prints the seed of every case that disagrees; keep each in
-# testdata/differential/regressions.txt once its cause is fixed or written up.
+# Prints the seed of every case that disagrees; once its cause is fixed or written up, keep it as
+# a JSON fixture in testdata/differential/ (OCICRED_DIFF_SHOW=<seed> ... differential::show).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 while [ $# -gt 0 ]; do

@@ -17,8 +17,8 @@
 //! case, and through the built binary for a sample, which must answer the same. Each answer
 //! either agrees, or matches one of the named deviations ([`DEVIATIONS`], each written up in
 //! the README and pinned by its own test below), or is a mismatch that fails the test with the
-//! case's seed. A failing seed is kept in `testdata/differential/regressions.txt` and replayed
-//! by every run.
+//! case's seed. A failing case is kept as a JSON fixture in `testdata/differential/` (printed by
+//! `differential::show`) and replayed by every run.
 //!
 //! `cargo test` runs [`FIXED_CASES`] cases from [`FIXED_SEED`]; `tests/differential.sh` runs a
 //! long random campaign (`differential::campaign`, ignored by default).
