@@ -151,6 +151,16 @@ impl Home {
         self.run(&require("docker"), args, stdin)
     }
 
+    /// Logs `caller` in with `program ARGS` (the password on stdin) and checks that the login
+    /// went through ocicred: exit 0, the spy saw `caller` store `host`, and ocicred's store
+    /// holds it.
+    pub fn login(&self, caller: &str, program: &Path, args: &[&str], host: &str) {
+        let out = self.run(program, args, format!("{PASSWORD}\n").as_bytes());
+        assert_eq!(out.code, 0, "{caller} login: {out:#?}");
+        self.saw(caller, "store", host, 0);
+        self.assert_stored(host);
+    }
+
     /// Every helper call so far.
     pub fn calls(&self) -> Vec<Call> {
         let text =
@@ -338,7 +348,8 @@ fn layout_blobs(dir: &Path) -> Vec<String> {
 /// ORAS: login, push a file artifact, pull it back byte-identical, logout, refused.
 fn oras_flow(h: &Home, host: &str) {
     let repo = format!("{host}/{}/oras-file:v1", h.store.tag());
-    let out = h.run(
+    h.login(
+        "oras",
         &go_tool("oras"),
         &[
             "login",
@@ -348,11 +359,8 @@ fn oras_flow(h: &Home, host: &str) {
             "--password-stdin",
             host,
         ],
-        format!("{PASSWORD}\n").as_bytes(),
+        host,
     );
-    assert_eq!(out.code, 0, "oras login: {out:#?}");
-    h.saw("oras", "store", host, 0);
-    h.assert_stored(host);
 
     let payload = format!("an ORAS artifact for {repo}\n{}", "x".repeat(4096));
     std::fs::write(h.work.join("artifact.txt"), &payload).unwrap();
@@ -378,7 +386,8 @@ fn oras_flow(h: &Home, host: &str) {
 /// Helm (3 or 4): registry login, push a packaged chart to oci://, pull it back
 /// byte-identical, registry logout, refused.
 fn helm_flow(h: &Home, helm: &str, host: &str) {
-    let out = h.run(
+    h.login(
+        helm,
         &go_tool(helm),
         &[
             "registry",
@@ -389,11 +398,8 @@ fn helm_flow(h: &Home, helm: &str, host: &str) {
             "--password-stdin",
             host,
         ],
-        format!("{PASSWORD}\n").as_bytes(),
+        host,
     );
-    assert_eq!(out.code, 0, "{helm} registry login: {out:#?}");
-    h.saw(helm, "store", host, 0);
-    h.assert_stored(host);
 
     let chart = format!("chart-{helm}");
     let tgz = h.chart(helm, &chart);
@@ -443,14 +449,12 @@ fn helm_flow(h: &Home, helm: &str, host: &str) {
 /// crane: auth login, push an OCI layout, copy it to a new tag, pull both back byte-identical,
 /// auth logout, refused.
 fn crane_flow(h: &Home, host: &str) {
-    let out = h.run(
+    h.login(
+        "crane",
         &go_tool("crane"),
         &["auth", "login", "-u", USER, "--password-stdin", host],
-        format!("{PASSWORD}\n").as_bytes(),
+        host,
     );
-    assert_eq!(out.code, 0, "crane auth login: {out:#?}");
-    h.saw("crane", "store", host, 0);
-    h.assert_stored(host);
 
     let layout = oci_image(&h.work.join("layout"), "v1", "pushed by crane");
     let src = format!("{host}/{}/crane-image:v1", h.store.tag());
@@ -485,13 +489,12 @@ fn crane_flow(h: &Home, host: &str) {
 /// `docker login` stores through ocicred; Helm 3 pushes and pulls with it; `docker logout`
 /// erases it and Helm is refused.
 fn docker_to_helm(h: &Home, host: &str) {
-    let out = h.docker(
+    h.login(
+        "docker",
+        &require("docker"),
         &["login", host, "-u", USER, "--password-stdin"],
-        format!("{PASSWORD}\n").as_bytes(),
+        host,
     );
-    assert_eq!(out.code, 0, "docker login: {out:#?}");
-    h.saw("docker", "store", host, 0);
-    h.assert_stored(host);
 
     let tgz = h.chart("helm3", "from-docker");
     let dest = format!("oci://{host}/{}/docker-to-helm", h.store.tag());
@@ -530,7 +533,8 @@ fn docker_to_helm(h: &Home, host: &str) {
 /// `helm registry login` (Helm 4) stores through ocicred; ORAS pushes and pulls with it;
 /// `helm registry logout` erases it and ORAS is refused.
 fn helm_to_oras(h: &Home, host: &str) {
-    let out = h.run(
+    h.login(
+        "helm4",
         &go_tool("helm4"),
         &[
             "registry",
@@ -541,11 +545,8 @@ fn helm_to_oras(h: &Home, host: &str) {
             "--password-stdin",
             host,
         ],
-        format!("{PASSWORD}\n").as_bytes(),
+        host,
     );
-    assert_eq!(out.code, 0, "helm registry login: {out:#?}");
-    h.saw("helm4", "store", host, 0);
-    h.assert_stored(host);
 
     let repo = format!("{host}/{}/helm-to-oras:v1", h.store.tag());
     std::fs::write(h.work.join("note.txt"), "stored by helm, used by oras\n").unwrap();
