@@ -151,6 +151,20 @@ impl Home {
         self.run(&require("docker"), args, stdin)
     }
 
+    /// `helm registry login` (Helm 3 or 4) through [`Home::login`].
+    pub fn helm_login(&self, helm: &str, host: &str) {
+        let args = [
+            "registry",
+            "login",
+            "--plain-http",
+            "-u",
+            USER,
+            "--password-stdin",
+            host,
+        ];
+        self.login(helm, &go_tool(helm), &args, host);
+    }
+
     /// Logs `caller` in with `program ARGS` (the password on stdin) and checks that the login
     /// went through ocicred: exit 0, the spy saw `caller` store `host`, and ocicred's store
     /// holds it.
@@ -386,20 +400,7 @@ fn oras_flow(h: &Home, host: &str) {
 /// Helm (3 or 4): registry login, push a packaged chart to oci://, pull it back
 /// byte-identical, registry logout, refused.
 fn helm_flow(h: &Home, helm: &str, host: &str) {
-    h.login(
-        helm,
-        &go_tool(helm),
-        &[
-            "registry",
-            "login",
-            "--plain-http",
-            "-u",
-            USER,
-            "--password-stdin",
-            host,
-        ],
-        host,
-    );
+    h.helm_login(helm, host);
 
     let chart = format!("chart-{helm}");
     let tgz = h.chart(helm, &chart);
@@ -533,20 +534,7 @@ fn docker_to_helm(h: &Home, host: &str) {
 /// `helm registry login` (Helm 4) stores through ocicred; ORAS pushes and pulls with it;
 /// `helm registry logout` erases it and ORAS is refused.
 fn helm_to_oras(h: &Home, host: &str) {
-    h.login(
-        "helm4",
-        &go_tool("helm4"),
-        &[
-            "registry",
-            "login",
-            "--plain-http",
-            "-u",
-            USER,
-            "--password-stdin",
-            host,
-        ],
-        host,
-    );
+    h.helm_login("helm4", host);
 
     let repo = format!("{host}/{}/helm-to-oras:v1", h.store.tag());
     std::fs::write(h.work.join("note.txt"), "stored by helm, used by oras\n").unwrap();
