@@ -12,8 +12,8 @@ use std::path::Path;
 use divan::Bencher;
 use ocicred::auth_json::{AuthJson, AuthLookup};
 use ocicred::env::AuthFileFormat;
-use ocicred::registries::{matching, merge, parse};
-use ocicred::registry::RegistryKey;
+use ocicred::registries_conf::{matching, merge, parse};
+use ocicred::registry_key::RegistryKey;
 
 fn main() {
     divan::main();

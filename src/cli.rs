@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::oci::http::{ClientConfig, UreqClient};
 use crate::ocicred_config::{self, OcicredConfig, StoreKind};
 use crate::protocol::{self, MAX_STDIN, Mode, docker};
-use crate::registries::{self, RegistriesConf};
+use crate::registries_conf::{self, RegistriesConf};
 use crate::resolver::{Resolver, RouteTo, Routed};
 use crate::route::{SourceName, Target};
 use crate::source::auth_file::AuthFilesSource;
@@ -83,13 +83,13 @@ fn bazel_get(env: &Env, stdin: &[u8], io: Io<'_>) -> i32 {
     // One deadline for everything this call waits on: helpers, the keyring, HTTP
     // (docs/protocol.md#time-limits-and-safety-rules).
     let deadline = Instant::now() + protocol::bazel::DEADLINE;
-    let result = registries::cache::load_for_get(env)
+    let result = registries_conf::cache::load_for_get(env)
         .map(Rc::new)
         .and_then(|conf| {
             let resolver = build_resolver_for(env, &conf, KEYRING_TIMEOUT, Some(deadline))?;
             let full: OnceCell<Option<RegistriesConf>> = OnceCell::new();
             let insecure = |host: &str| {
-                full.get_or_init(|| registries::load(env).ok())
+                full.get_or_init(|| registries_conf::load(env).ok())
                     .as_ref()
                     .is_some_and(|c| c.is_insecure_host(host))
             };
@@ -255,7 +255,7 @@ fn keyring_source_until(env: &Env, timeout: Duration, deadline: Option<Instant>)
 /// Builds the resolver over the real sources, in the registries.conf order. It needs only
 /// `credential-helpers` and the `blocked` data, which come from the registries.conf cache.
 pub fn build_resolver(env: &Env) -> Result<Resolver> {
-    let conf = Rc::new(registries::cache::load_for_get(env)?);
+    let conf = Rc::new(registries_conf::cache::load_for_get(env)?);
     build_resolver_with(env, &conf)
 }
 
@@ -267,7 +267,7 @@ pub fn build_resolver_with(env: &Env, conf: &Rc<RegistriesConf>) -> Result<Resol
 
 /// Builds the resolver for a person at a terminal (longer keyring bound).
 pub fn build_person_resolver(env: &Env) -> Result<Resolver> {
-    let conf = Rc::new(registries::load(env)?);
+    let conf = Rc::new(registries_conf::load(env)?);
     build_resolver_for(env, &conf, KEYRING_TIMEOUT_PERSON, None)
 }
 
@@ -627,7 +627,7 @@ fn person(env: &Env, args: Vec<OsString>, io: Io<'_>) -> i32 {
                 no_verify,
             };
             let http = UreqClient::new(ClientConfig::from_env(env));
-            let conf = registries::load(env)?;
+            let conf = registries_conf::load(env)?;
             let insecure = |host: &str| conf.is_insecure_host(host);
             login::run(
                 &args,

@@ -14,7 +14,7 @@
 use crate::credential::{Credential, RegistryAuth};
 use crate::error::{Error, Result};
 use crate::oci::token::is_b64token;
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::route::{self, Route};
 use crate::secret::Secret;
 use crate::source::{Found, Listed, Source};

@@ -11,7 +11,7 @@
 
 use std::path::PathBuf;
 
-use crate::registry::{DOCKER_HUB, RegistryKey};
+use crate::registry_key::{DOCKER_HUB, RegistryKey};
 
 /// A parsed `match` pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -216,7 +216,7 @@ pub fn parse_pattern(text: &str) -> Result<Pattern, String> {
 }
 
 fn split_port(authority: &str) -> Result<(&str, Option<&str>), String> {
-    crate::registry::split_authority(authority).map_err(|e| format!("match has {e}"))
+    crate::registry_key::split_authority(authority).map_err(|e| format!("match has {e}"))
 }
 
 impl Pattern {

@@ -68,7 +68,7 @@ mod tests {
         use crate::credential::{Credential, decode_auth, encode_auth};
         use crate::env::{AuthFileFormat, Env};
         use crate::protocol::docker::parse_store;
-        use crate::registry::RegistryKey;
+        use crate::registry_key::RegistryKey;
         use crate::source::helper::HelperOutput;
         use crate::source::{Found, Origin};
 

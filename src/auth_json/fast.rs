@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::{AuthJson, EntryError, FileAnswer, decode_entry, field, section_error};
 use crate::env::AuthFileFormat;
-use crate::registry::{DOCKER_HUB, RegistryKey};
+use crate::registry_key::{DOCKER_HUB, RegistryKey};
 
 /// What one auth file says about one key, read without building the whole file.
 pub struct AuthLookup {

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::{origin, registry_json, table, write_err, write_json};
 use crate::env::Env;
 use crate::error::Result;
-use crate::registries::{self, Alias, RegistriesConf};
+use crate::registries_conf::{self, Alias, RegistriesConf};
 use crate::route::{Route, Target};
 use crate::source::env::set_names;
 
@@ -46,8 +46,8 @@ pub struct View {
 
 /// Runs `config` against the real files.
 pub fn run(env: &Env, args: &Args, out: &mut dyn Write) -> Result<i32> {
-    let conf = registries::load(env)?;
-    let (alias_cache, cache) = registries::load_alias_cache(env)?;
+    let conf = registries_conf::load(env)?;
+    let (alias_cache, cache) = registries_conf::load_alias_cache(env)?;
     let own = crate::ocicred_config::load(env)?;
     let route_vars: Vec<&str> = own
         .routes
@@ -291,8 +291,8 @@ fn human(view: &View) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registries::merge::merge;
-    use crate::registries::parse::parse_file;
+    use crate::registries_conf::merge::merge;
+    use crate::registries_conf::parse::parse_file;
     use std::path::Path;
 
     fn view() -> View {

@@ -21,8 +21,8 @@ use crate::credential::{AuthFieldError, decode_auth};
 use crate::env::{AuthFileFormat, Env};
 use crate::error::{Error, Result};
 use crate::ocicred_config::{self, OcicredConfig, StoreKind, line_col, toml_error};
-use crate::registries;
-use crate::registry::RegistryKey;
+use crate::registries_conf;
+use crate::registry_key::RegistryKey;
 use crate::route::Target;
 use crate::source::auth_file::DocumentError;
 use crate::source::env as envsrc;
@@ -465,10 +465,10 @@ fn check_auth_files(env: &Env, r: &mut Report, helpers: &mut Vec<(String, PathBu
 }
 
 /// The registries.conf files ocicred reads: the main file, then the drop-ins (the same plan
-/// `registries::load` follows).
+/// `registries_conf::load` follows).
 fn registries_files(env: &Env) -> Vec<PathBuf> {
     let user_exists = env.user_registries_conf().is_some_and(|u| u.exists());
-    let plan = registries::plan(env, user_exists);
+    let plan = registries_conf::plan(env, user_exists);
     let mut out: Vec<PathBuf> = plan.main.into_iter().collect();
     for dir in plan.dirs {
         let Ok(rd) = fs::read_dir(&dir) else { continue };
@@ -486,7 +486,7 @@ fn check_registries_conf(env: &Env, r: &mut Report, helpers: &mut Vec<(String, P
     let before = r.problems.len();
     check_registries_files(env, r, helpers);
     if r.problems.len() == before
-        && let Err(e) = registries::load(env)
+        && let Err(e) = registries_conf::load(env)
     {
         // What the syntax checks above cannot see (a bad prefix, a bad value): the loader's
         // own error, with its file.

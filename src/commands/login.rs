@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 
 use crate::credential::Credential;
 use crate::error::{Error, Result};
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::resolver::Resolver;
 use crate::secret::Secret;
 
@@ -175,7 +175,7 @@ pub fn verify(
     username: &str,
     password: &Secret<String>,
 ) -> Result<Verdict> {
-    let host = if host == crate::registry::DOCKER_HUB {
+    let host = if host == crate::registry_key::DOCKER_HUB {
         "registry-1.docker.io"
     } else {
         host

@@ -8,7 +8,7 @@
 use std::io::Write;
 
 use crate::error::{Error, Result};
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::resolver::Resolver;
 
 /// Runs `logout`.

@@ -21,7 +21,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::error::Error;
-use crate::registries::Registry;
+use crate::registries_conf::RegistryEntry;
 
 /// A path as shown to people and in JSON; `""` for none.
 pub fn origin(p: Option<&Path>) -> String {
@@ -30,7 +30,7 @@ pub fn origin(p: Option<&Path>) -> String {
 
 /// A `[[registry]]` as JSON (docs/protocol.md#the-json-of-resolve-and-config). `blocked` is the
 /// effective decision.
-pub fn registry_json(r: &Registry, blocked: bool) -> Value {
+pub fn registry_json(r: &RegistryEntry, blocked: bool) -> Value {
     json!({
         "prefix": r.prefix,
         "location": r.location,

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use super::{origin, registry_json, table, write_err, write_json};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::registries::{self, Resolution};
-use crate::registry::RegistryKey;
+use crate::registries_conf::{self, Resolution};
+use crate::registry_key::RegistryKey;
 use crate::source::Found;
 
 /// The arguments of `resolve`.
@@ -30,8 +30,8 @@ pub struct Args {
 
 /// Runs `resolve` against the real configuration and credential sources.
 pub fn run(env: &Env, args: &Args, out: &mut dyn Write) -> Result<i32> {
-    let conf = Rc::new(registries::load(env)?);
-    let (_, cache) = registries::load_alias_cache(env)?;
+    let conf = Rc::new(registries_conf::load(env)?);
+    let (_, cache) = registries_conf::load_alias_cache(env)?;
     let resolution = conf.resolve(&args.image, &cache)?;
     let resolver = crate::cli::build_resolver_with(env, &conf)?;
     render(&resolution, &|k| resolver.explain(k), args.json, out)
@@ -231,8 +231,8 @@ fn human(res: &Resolution, creds: &[Cred]) -> String {
 mod tests {
     use super::*;
     use crate::credential::Credential;
-    use crate::registries::merge::merge;
-    use crate::registries::parse::parse_file;
+    use crate::registries_conf::merge::merge;
+    use crate::registries_conf::parse::parse_file;
     use crate::source::Origin;
     use std::collections::BTreeMap;
     use std::path::Path;

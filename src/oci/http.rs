@@ -84,7 +84,7 @@ pub fn describe(url: &str) -> String {
 pub fn url_host(url: &str) -> String {
     let d = describe(url);
     let auth = d.split_once("://").map(|(_, a)| a).unwrap_or(&d);
-    match crate::registry::split_authority(auth) {
+    match crate::registry_key::split_authority(auth) {
         Ok((host, _)) => crate::oci::target::unbracket(host).to_ascii_lowercase(),
         Err(_) => String::new(),
     }

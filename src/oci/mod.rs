@@ -22,7 +22,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::credential::{Credential, IDENTITY_TOKEN_USER, RegistryAuth};
 use crate::error::{Error, Result};
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::secret::Secret;
 
 use cache::{CachedToken, Remembered, TokenCache};

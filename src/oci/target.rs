@@ -75,7 +75,7 @@ pub fn parse(uri: &str) -> Option<Target> {
 
 /// The host of `host[:port]` / `[v6]:port`, validated loosely; `None` when empty or odd.
 fn split_host(authority: &str) -> Option<String> {
-    let (host, port) = crate::registry::split_authority(authority).ok()?;
+    let (host, port) = crate::registry_key::split_authority(authority).ok()?;
     let host = unbracket(host);
     let port = port.unwrap_or("");
     if host.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {

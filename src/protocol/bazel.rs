@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::oci::cache::TokenCache;
 use crate::oci::http::{ClientConfig, UreqClient};
 use crate::oci::{self, Answer, Exchange, InsecureFn};
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::resolver::Resolver;
 
 /// The largest request read.

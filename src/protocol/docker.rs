@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::credential::Credential;
 use crate::error::{Error, Result};
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::resolver::Resolver;
 
 /// The docker actions.

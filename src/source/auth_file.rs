@@ -13,7 +13,7 @@ use crate::credential::Credential;
 use crate::env::{AuthFile, AuthFileFormat};
 use crate::error::{Error, Result};
 use crate::fsio;
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::source::helper::{HelperRunner, HubSpelling, helper_erase, helper_get, helper_store};
 use crate::source::{Found, Listed, Origin, Source};
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use crate::credential::Credential;
 use crate::error::Result;
 use crate::fsio;
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::source::auth_file::load_for_write;
 use crate::source::{Found, Listed, Source};
 

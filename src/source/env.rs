@@ -24,7 +24,7 @@ use crate::auth_json::AuthJson;
 use crate::credential::Credential;
 use crate::env::{AuthFileFormat, EnvVars};
 use crate::error::{Error, Result};
-use crate::registry::{DOCKER_HUB, RegistryKey};
+use crate::registry_key::{DOCKER_HUB, RegistryKey};
 use crate::source::auth_file::{Document, DocumentError, lookup_document};
 use crate::source::helper::{HelperRunner, HubSpelling};
 use crate::source::{Found, Listed, Origin, Source};
@@ -55,7 +55,7 @@ pub const FIXED_NAMES: [&str; 5] = [
 /// dropping DNS labels from the left, down to the empty one (`DOCKER__USR`).
 ///
 /// ```
-/// use ocicred::registry::RegistryKey;
+/// use ocicred::registry_key::RegistryKey;
 /// use ocicred::source::env::pair_stems;
 /// let k = RegistryKey::parse("repo.my-corp.com:5000/team/app").unwrap();
 /// assert_eq!(

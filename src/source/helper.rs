@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::credential::Credential;
 use crate::error::{Error, NOT_FOUND_TEXT, Result};
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::source::{Found, Origin, SELF_NAME, Source};
 
 /// How long a helper may take.

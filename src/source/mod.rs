@@ -13,7 +13,7 @@ pub mod keyring;
 
 use crate::credential::Credential;
 use crate::error::{Error, Result};
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 
 /// The name registries.conf uses for the auth-file pseudo-helper.
 pub const AUTH_FILES_NAME: &str = "containers-auth.json";

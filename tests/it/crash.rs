@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ocicred::auth_json::AuthJson;
 use ocicred::credential::Credential;
 use ocicred::env::AuthFileFormat;
-use ocicred::registry::RegistryKey;
+use ocicred::registry_key::RegistryKey;
 
 use crate::support::*;
 

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use super::{Mode, Report, Target, state};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 
 /// The first line of the block.
 pub const BEGIN: &str =

@@ -11,7 +11,7 @@ use crate::auth_json::AuthJson;
 use crate::credential::Credential;
 use crate::env::{AuthFileFormat, Env};
 use crate::error::{Error, Result};
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::source::Source;
 
 /// The helper name docker runs as `docker-credential-ocicred`.

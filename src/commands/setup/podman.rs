@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::{Mode, Report, Target};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::registries;
+use crate::registries_conf;
 
 /// The drop-in's file name: after the usual system drop-ins' names, before `99-` overrides.
 pub const FILE_NAME: &str = "50-ocicred.conf";
@@ -79,7 +79,7 @@ pub fn run(env: &Env, mode: Mode, out: &mut dyn std::io::Write) -> Result<i32> {
         }
         // What the tools will really use, after every file and drop-in.
         if !mode.dry_run
-            && let Ok(conf) = registries::load(env)
+            && let Ok(conf) = registries_conf::load(env)
         {
             let helpers = conf.credential_helpers();
             if helpers.first().map(String::as_str) != Some("ocicred") {

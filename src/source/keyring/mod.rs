@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::credential::Credential;
 use crate::error::{Error, Result};
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::secret::Secret;
 use crate::source::{Found, Listed, Origin, Source};
 

@@ -17,7 +17,7 @@ use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::{RegistriesConf, Registry, drop_ins, load, plan};
+use super::{RegistriesConf, RegistryEntry, drop_ins, load, plan};
 use crate::env::Env;
 use crate::error::Result;
 use crate::fsio::{self, PrivateDir};
@@ -164,11 +164,11 @@ pub fn get_view(conf: &RegistriesConf) -> RegistriesConf {
     let registries = if conf.registries.iter().any(|r| r.blocked) {
         conf.registries
             .iter()
-            .map(|r| Registry {
+            .map(|r| RegistryEntry {
                 prefix: r.prefix.clone(),
                 location: r.location.clone(),
                 blocked: r.blocked,
-                ..Registry::default()
+                ..RegistryEntry::default()
             })
             .collect()
     } else {
@@ -340,11 +340,11 @@ pub fn decode(
             1 => true,
             _ => return None,
         };
-        view.registries.push(Registry {
+        view.registries.push(RegistryEntry {
             prefix,
             location,
             blocked,
-            ..Registry::default()
+            ..RegistryEntry::default()
         });
     }
     r.buf.is_empty().then_some(view)
@@ -435,7 +435,7 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::super::{merge, parse};
     use super::*;
-    use crate::registry::RegistryKey;
+    use crate::registry_key::RegistryKey;
     use std::fs;
     use std::os::unix::fs::MetadataExt;
     use std::time::Duration;

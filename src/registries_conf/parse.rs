@@ -15,7 +15,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::shortnames;
-use super::{FileConf, Mirror, Registry, ShortNameMode};
+use super::{FileConf, Mirror, RegistryEntry, ShortNameMode};
 use crate::error::{Error, Result};
 
 /// Parses and validates one file. `drop_in` files must be in the v2 format.
@@ -134,17 +134,17 @@ fn read_v1(cx: &Cx<'_>, top: &DeTable<'_>) -> Result<Option<V1>> {
 
 /// One `[[registry]]` per distinct location (trailing `/` trimmed), flags OR-ed.
 fn convert_v1(cx: &Cx<'_>, conf: &mut FileConf, v1: V1) -> Result<()> {
-    let mut order: Vec<Registry> = Vec::new();
+    let mut order: Vec<RegistryEntry> = Vec::new();
     let mut flag = |loc: &str, blocked: bool| -> Result<()> {
         let loc = parse_location(cx, loc)?;
         let i = match order.iter().position(|r| r.location == loc) {
             Some(i) => i,
             None => {
-                order.push(Registry {
+                order.push(RegistryEntry {
                     prefix: loc.clone(),
                     location: loc,
                     origin: cx.path.to_path_buf(),
-                    ..Registry::default()
+                    ..RegistryEntry::default()
                 });
                 order.len() - 1
             }
@@ -362,7 +362,7 @@ impl Cx<'_> {
             .collect()
     }
 
-    fn registry(&self, v: &Spanned<DeValue<'_>>, _index: usize) -> Result<Registry> {
+    fn registry(&self, v: &Spanned<DeValue<'_>>, _index: usize) -> Result<RegistryEntry> {
         let t = self.table(v, "registry")?;
         let s = |name: &str| -> Result<String> {
             field(t, name)
@@ -396,7 +396,7 @@ impl Cx<'_> {
                 });
             }
         }
-        Ok(Registry {
+        Ok(RegistryEntry {
             prefix: s("prefix")?,
             location: s("location")?,
             insecure: b("insecure")?,

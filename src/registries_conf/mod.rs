@@ -1,6 +1,6 @@
 //! registries.conf (containers-registries.conf(5) v2): the effective configuration.
 //!
-//! This module owns the types every caller sees ([`RegistriesConf`], [`Registry`], [`Mirror`],
+//! This module owns the types every caller sees ([`RegistriesConf`], [`RegistryEntry`], [`Mirror`],
 //! [`Resolution`]) and the one loader that touches the filesystem: [`load`] decides which main
 //! file and which `registries.conf.d` directories apply (from [`Env`]), reads them, and hands
 //! the texts to the pure parts: [`parse`] (one file), [`merge`] (the drop-in rules),
@@ -23,7 +23,7 @@ use std::rc::Rc;
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::resolver::BlockedFn;
 use crate::source::AUTH_FILES_NAME;
 
@@ -44,7 +44,7 @@ pub struct Mirror {
 
 /// One `[[registry]]` table.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Registry {
+pub struct RegistryEntry {
     /// What references are matched against (defaults to `location`).
     pub prefix: String,
     /// What the matched prefix is rewritten to (empty only for `*.` prefixes).
@@ -102,7 +102,7 @@ pub struct FileConf {
     /// Where it was read from.
     pub path: PathBuf,
     /// Its `[[registry]]` tables (first of each prefix, sorted by prefix).
-    pub registries: Vec<Registry>,
+    pub registries: Vec<RegistryEntry>,
     /// `unqualified-search-registries`, when present (even `[]`).
     pub unqualified_search: Option<Vec<String>>,
     /// `credential-helpers`, when present (even `[]`).
@@ -121,7 +121,7 @@ pub struct RegistriesConf {
     /// The files read, in order.
     pub files: Vec<PathBuf>,
     /// The `[[registry]]` tables, sorted by prefix (byte order).
-    pub registries: Vec<Registry>,
+    pub registries: Vec<RegistryEntry>,
     /// `unqualified-search-registries`.
     pub unqualified_search: Vec<String>,
     /// The file that last set `unqualified-search-registries`.
@@ -232,7 +232,7 @@ pub struct Resolution {
     /// The qualified reference, when there is one.
     pub reference: Option<Reference>,
     /// The matching `[[registry]]`.
-    pub registry: Option<Registry>,
+    pub registry: Option<RegistryEntry>,
     /// The prefix that blocks the reference (as asked or by its location).
     pub blocked: Option<String>,
     /// Where a pull goes, in order.

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::credential::{AuthFieldError, Credential, decode_auth, encode_auth};
 use crate::env::AuthFileFormat;
-use crate::registry::RegistryKey;
+use crate::registry_key::RegistryKey;
 use crate::secret::Secret;
 
 /// A parsed auth file. The JSON object is kept whole so that a rewrite loses nothing.

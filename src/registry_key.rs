@@ -36,7 +36,7 @@ impl RegistryKey {
     /// Parses any spelling a client may send.
     ///
     /// ```
-    /// use ocicred::registry::RegistryKey;
+    /// use ocicred::registry_key::RegistryKey;
     /// let k = RegistryKey::parse("https://Index.Docker.io/v1/").unwrap();
     /// assert_eq!(k.to_string(), "docker.io");
     /// let k = RegistryKey::parse("quay.io/org/repo:tag").unwrap();

@@ -8,7 +8,7 @@
 //! Pure: it works on already loaded registries.
 
 use super::reference::Reference;
-use super::{RegistriesConf, Registry};
+use super::{RegistriesConf, RegistryEntry};
 
 /// The length of `reference` matched by `prefix`, or `None`.
 pub fn matching_prefix(reference: &str, prefix: &str) -> Option<usize> {
@@ -35,8 +35,8 @@ pub fn matching_prefix(reference: &str, prefix: &str) -> Option<usize> {
 
 /// The registry whose prefix matches `name` with the longest prefix string; ties go to the
 /// first in `registries` (which is sorted by prefix).
-pub fn find<'a>(registries: &'a [Registry], name: &str) -> Option<&'a Registry> {
-    let mut best: Option<&Registry> = None;
+pub fn find<'a>(registries: &'a [RegistryEntry], name: &str) -> Option<&'a RegistryEntry> {
+    let mut best: Option<&RegistryEntry> = None;
     for r in registries {
         if r.prefix.is_empty() || matching_prefix(name, &r.prefix).is_none() {
             continue;
@@ -81,7 +81,7 @@ pub fn rewrite(reference: &Reference, prefix: &str, location: &str) -> Result<Re
 
 /// The pull sources for a qualified reference, in the order a client tries them.
 pub fn pull_sources(
-    registry: Option<&Registry>,
+    registry: Option<&RegistryEntry>,
     reference: &Reference,
 ) -> Result<Vec<PullSource>, String> {
     let Some(reg) = registry else {
@@ -128,7 +128,7 @@ pub fn pull_sources(
 
 impl RegistriesConf {
     /// The `[[registry]]` for a name or reference string (used verbatim), if any.
-    pub fn find_registry(&self, name: &str) -> Option<&Registry> {
+    pub fn find_registry(&self, name: &str) -> Option<&RegistryEntry> {
         find(&self.registries, name)
     }
 
@@ -178,11 +178,11 @@ mod tests {
         assert_eq!(m("x.example.comx/a", "*.example.com"), None);
     }
 
-    fn reg(prefix: &str, location: &str) -> Registry {
-        Registry {
+    fn reg(prefix: &str, location: &str) -> RegistryEntry {
+        RegistryEntry {
             prefix: prefix.into(),
             location: location.into(),
-            ..Registry::default()
+            ..RegistryEntry::default()
         }
     }
 
