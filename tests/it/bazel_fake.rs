@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::bazel_support::*;
+use crate::support::*;
 
 /// A token-auth registry whose token endpoint answers `token_body` (or `post` for POSTs).
 fn fake_registry(token_body: &'static str, post: Option<(u16, &'static str)>) -> Server {
@@ -30,7 +30,7 @@ fn uri(s: &Server, rest: &str) -> String {
 #[test]
 fn requests_exactly_as_bazel_writes_them() {
     let s = fake_registry(r#"{"token":"T"}"#, None);
-    let home = Home::new();
+    let home = TestEnv::new();
     // Gson HTML-escapes `=` and `&`; no trailing newline; extra fields.
     let req = format!(
         r#"{{"uri":"http://{}/v2/a/b/tags/list?n\u003d10\u0026last\u003dx","extra":{{"k":[1,null]}},"headers":null}}"#,
@@ -56,7 +56,7 @@ fn requests_exactly_as_bazel_writes_them() {
 #[test]
 fn non_registry_uris_get_empty_object_without_requests() {
     let s = fake_registry(r#"{"token":"T"}"#, None);
-    let home = Home::new();
+    let home = TestEnv::new();
     for u in [
         format!(
             "http://{}/token?scope=repository:a:pull&service=fake.test",
@@ -82,7 +82,7 @@ fn access_token_only_no_expires_in_nanosecond_issued_at() {
         r#"{"access_token":"AT","issued_at":"2009-11-10T23:00:00.123456789Z","scope":"x"}"#,
         None,
     );
-    let home = Home::new();
+    let home = TestEnv::new();
     let before = unix_now();
     let v = home.get(&uri(&s, "a/manifests/v1"));
     assert_eq!(authorization(&v).as_deref(), Some("Bearer AT"));
@@ -116,8 +116,8 @@ pub(crate) fn rfc(secs: u64) -> String {
 #[test]
 fn identity_token_posts_then_falls_back_to_get_on_404() {
     let s = fake_registry(r#"{"token":"VIA-GET"}"#, Some((404, "no oauth here")));
-    let home = Home::new();
-    home.auth_json(serde_json::json!({ s.addr.clone(): {"auth": "PHRva2VuPjo=", "identitytoken": "REFRESH-1"} }));
+    let home = TestEnv::new();
+    home.write_auths(serde_json::json!({ s.addr.clone(): {"auth": "PHRva2VuPjo=", "identitytoken": "REFRESH-1"} }));
     let v = home.get(&uri(&s, "a/manifests/v1"));
     assert_eq!(authorization(&v).as_deref(), Some("Bearer VIA-GET"));
     let reqs: Vec<_> = s
@@ -142,8 +142,8 @@ fn identity_token_posts_then_falls_back_to_get_on_404() {
         "unused",
         Some((200, r#"{"access_token":"VIA-POST","expires_in":600}"#)),
     );
-    let home = Home::new();
-    home.auth_json(
+    let home = TestEnv::new();
+    home.write_auths(
         serde_json::json!({ s.addr.clone(): {"auth": "PHRva2VuPjo=", "identitytoken": "R"} }),
     );
     let v = home.get(&uri(&s, "a/manifests/v1"));
@@ -170,7 +170,7 @@ fn unreachable_registry_fails_fast_with_one_line() {
         .local_addr()
         .unwrap()
         .port();
-    let home = Home::new();
+    let home = TestEnv::new();
     let start = Instant::now();
     let out = home
         .get_raw(format!(r#"{{"uri":"http://127.0.0.1:{port}/v2/a/manifests/v1"}}"#).as_bytes());
@@ -184,7 +184,7 @@ fn unreachable_registry_fails_fast_with_one_line() {
 fn slow_endpoints_time_out_well_under_bazels_ten_seconds() {
     // A registry that accepts and never answers.
     let hang = Server::start(|_, _| None);
-    let home = Home::new();
+    let home = TestEnv::new();
     let start = Instant::now();
     let out = home.get_raw(format!(r#"{{"uri":"{}"}}"#, uri(&hang, "a/manifests/v1")).as_bytes());
     let took = start.elapsed();
@@ -242,7 +242,7 @@ fn odd_challenges() {
             reply(404, &[], "")
         }
     });
-    let v = Home::new().get(&uri(&s, "a/manifests/v1"));
+    let v = TestEnv::new().get(&uri(&s, "a/manifests/v1"));
     assert_eq!(authorization(&v).as_deref(), Some("Bearer ODD"));
 }
 
@@ -250,7 +250,7 @@ fn odd_challenges() {
 fn open_registry_gets_empty_object() {
     let s = Server::start(|_, _| reply(200, &[], "{}"));
     let out =
-        Home::new().get_raw(format!(r#"{{"uri":"{}"}}"#, uri(&s, "a/manifests/v1")).as_bytes());
+        TestEnv::new().get_raw(format!(r#"{{"uri":"{}"}}"#, uri(&s, "a/manifests/v1")).as_bytes());
     assert!(out.status.success());
     assert_eq!(out.stdout, b"{}");
 }
@@ -258,14 +258,14 @@ fn open_registry_gets_empty_object() {
 #[test]
 fn plain_http_to_a_remote_host_is_refused_before_any_request() {
     let out =
-        Home::new().get_raw(br#"{"uri":"http://registry.example.invalid/v2/a/manifests/v1"}"#);
+        TestEnv::new().get_raw(br#"{"uri":"http://registry.example.invalid/v2/a/manifests/v1"}"#);
     let err = assert_one_line_failure(&out);
     assert!(err.contains("refusing plain http"), "{err}");
 }
 
 #[test]
 fn bad_requests_are_one_line_errors() {
-    let home = Home::new();
+    let home = TestEnv::new();
     for bad in [
         &b"{"[..],
         b"{}",
@@ -282,8 +282,8 @@ fn bad_requests_are_one_line_errors() {
 fn broken_or_unwritable_cache_never_fails_a_call() {
     let s = fake_registry(r#"{"token":"T","expires_in":300}"#, None);
     // XDG_RUNTIME_DIR is a file: no cache dir can be made.
-    let home = Home::new();
-    let file = home.path().join("not-a-dir");
+    let home = TestEnv::new();
+    let file = home.home.join("not-a-dir");
     std::fs::write(&file, b"").unwrap();
     let out = home.get_with(
         serde_json::json!({"uri": uri(&s, "a/manifests/v1")})
@@ -299,7 +299,7 @@ fn broken_or_unwritable_cache_never_fails_a_call() {
         String::from_utf8_lossy(&out.stderr)
     );
     // Corrupt every cache file: the next call exchanges again and still answers.
-    let home = Home::new();
+    let home = TestEnv::new();
     home.get(&uri(&s, "b/manifests/v1"));
     let n = s.count(|r| r.path.starts_with("/token"));
     for e in std::fs::read_dir(home.cache_dir()).unwrap() {
@@ -319,7 +319,7 @@ fn broken_or_unwritable_cache_never_fails_a_call() {
 #[test]
 fn parallel_cold_calls_probe_and_exchange_once() {
     let s = fake_registry(r#"{"token":"P","expires_in":300}"#, None);
-    let home = Home::new();
+    let home = TestEnv::new();
     let u = uri(&s, "par/img/manifests/v1");
     let kids: Vec<_> = (0..16).map(|_| home.spawn_get(&u)).collect();
     for k in kids {
@@ -340,8 +340,8 @@ fn parallel_cold_calls_probe_and_exchange_once() {
 
 #[test]
 fn plain_http_is_allowed_for_registries_marked_insecure() {
-    let home = Home::new();
-    let conf = home.path().join("registries.conf");
+    let home = TestEnv::new();
+    let conf = home.home.join("registries.conf");
     std::fs::write(
         &conf,
         "[[registry]]\nlocation = \"registry.example.invalid\"\ninsecure = true\n",
@@ -361,7 +361,7 @@ fn plain_http_is_allowed_for_registries_marked_insecure() {
 #[test]
 fn a_cold_call_whose_realm_is_known_makes_one_request() {
     let s = fake_registry(r#"{"token":"K","expires_in":300}"#, None);
-    let home = Home::new();
+    let home = TestEnv::new();
     home.get(&uri(&s, "one/img/manifests/v1"));
     assert_eq!(s.count(|r| r.path == "/v2/"), 1);
     // Another repository: no token cached for it, but the realm is remembered.

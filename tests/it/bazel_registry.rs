@@ -4,20 +4,20 @@
 
 use std::time::{Duration, Instant};
 
-use crate::bazel_support::*;
+use crate::support::*;
 
 fn pull(reg: &Registry, path: &str, auth: Option<&str>) -> Resp {
     let mut headers = vec![("Accept", "application/vnd.oci.image.manifest.v1+json")];
     if let Some(a) = auth {
         headers.push(("Authorization", a));
     }
-    http("GET", &reg.addr, path, &headers, b"")
+    http("GET", &reg.host, path, &headers, b"")
 }
 
-fn check_pulls(reg: &Registry, home: &Home, repo: &str) -> String {
+fn check_pulls(reg: &Registry, home: &TestEnv, repo: &str) -> String {
     let (manifest, layer_digest, layer) = reg.push_image(repo, "v1");
-    let m_uri = format!("http://{}/v2/{repo}/manifests/v1", reg.addr);
-    let b_uri = format!("http://{}/v2/{repo}/blobs/{layer_digest}", reg.addr);
+    let m_uri = format!("http://{}/v2/{repo}/manifests/v1", reg.host);
+    let b_uri = format!("http://{}/v2/{repo}/blobs/{layer_digest}", reg.host);
     let answer = home.get(&m_uri);
     let auth = authorization(&answer).expect("an Authorization header");
     let r = pull(reg, &format!("/v2/{repo}/manifests/v1"), Some(&auth));
@@ -46,12 +46,12 @@ fn check_pulls(reg: &Registry, home: &Home, repo: &str) -> String {
 
 #[test]
 fn htpasswd_registry_gets_basic() {
-    let reg = Registry::start(Auth::Htpasswd);
-    let home = Home::new();
-    home.login(&reg.addr, "alice", "secret");
+    let reg = Registry::htpasswd("alice", "secret");
+    let home = TestEnv::new();
+    home.write_login(&reg.host, "alice", "secret");
     let auth = check_pulls(&reg, &home, "team/app/img");
     assert!(auth.starts_with("Basic "));
-    let answer = home.get(&format!("http://{}/v2/team/app/img/tags/list", reg.addr));
+    let answer = home.get(&format!("http://{}/v2/team/app/img/tags/list", reg.host));
     assert!(
         answer.get("expires").is_none(),
         "no expiry for Basic: {answer}"
@@ -59,15 +59,15 @@ fn htpasswd_registry_gets_basic() {
     // No credentials for a Basic registry: `{}` and exit 0
     // (docs/protocol.md#the-bazel-credential-helper-protocol), so that Bazel's own fallbacks
     // (`.netrc`, `auth` attributes) still apply.
-    let anon = Home::new();
+    let anon = TestEnv::new();
     let out =
-        anon.get_raw(format!(r#"{{"uri":"http://{}/v2/x/manifests/v1"}}"#, reg.addr).as_bytes());
+        anon.get_raw(format!(r#"{{"uri":"http://{}/v2/x/manifests/v1"}}"#, reg.host).as_bytes());
     assert!(out.status.success(), "{out:?}");
     assert_eq!(out.stdout, b"{}");
     // A wrong password: the header is given (Basic has no exchange), and the registry refuses it.
-    let wrong = Home::new();
-    wrong.login(&reg.addr, "alice", "nope");
-    let a = authorization(&wrong.get(&format!("http://{}/v2/team/app/img/manifests/v1", reg.addr)))
+    let wrong = TestEnv::new();
+    wrong.write_login(&reg.host, "alice", "nope");
+    let a = authorization(&wrong.get(&format!("http://{}/v2/team/app/img/manifests/v1", reg.host)))
         .unwrap();
     assert_eq!(
         pull(&reg, "/v2/team/app/img/manifests/v1", Some(&a)).status,
@@ -77,9 +77,9 @@ fn htpasswd_registry_gets_basic() {
 
 #[test]
 fn token_registry_with_kid() {
-    let reg = Registry::start(Auth::Token(KeyRef::Kid));
-    let home = Home::new();
-    home.login(&reg.addr, "alice", "secret");
+    let reg = Registry::token(KeyRef::Kid);
+    let home = TestEnv::new();
+    home.write_login(&reg.host, "alice", "secret");
     let auth = check_pulls(&reg, &home, "org/img");
     assert!(auth.starts_with("Bearer "));
     let issuer = reg.issuer.as_ref().unwrap();
@@ -101,12 +101,12 @@ fn token_registry_with_kid() {
 
 #[test]
 fn token_registry_with_x5c_and_expiry() {
-    let reg = Registry::start(Auth::Token(KeyRef::X5c));
-    let home = Home::new();
-    home.login(&reg.addr, "alice", "secret");
+    let reg = Registry::token(KeyRef::X5c);
+    let home = TestEnv::new();
+    home.write_login(&reg.host, "alice", "secret");
     let before = unix_now();
     check_pulls(&reg, &home, "x5c/img");
-    let answer = home.get(&format!("http://{}/v2/x5c/img/manifests/v1", reg.addr));
+    let answer = home.get(&format!("http://{}/v2/x5c/img/manifests/v1", reg.host));
     let expires = answer["expires"].as_str().unwrap();
     assert_eq!(expires.len(), 20, "{expires}");
     assert!(expires.ends_with('Z') && expires.as_bytes()[10] == b'T');
@@ -132,11 +132,11 @@ fn parse_rfc3339(s: &str) -> u64 {
 
 #[test]
 fn token_refused_credentials_are_an_error() {
-    let reg = Registry::start(Auth::Token(KeyRef::Kid));
-    let home = Home::new();
-    home.login(&reg.addr, "alice", "wrong-password");
+    let reg = Registry::token(KeyRef::Kid);
+    let home = TestEnv::new();
+    home.write_login(&reg.host, "alice", "wrong-password");
     let out = home
-        .get_raw(format!(r#"{{"uri":"http://{}/v2/org/img/manifests/v1"}}"#, reg.addr).as_bytes());
+        .get_raw(format!(r#"{{"uri":"http://{}/v2/org/img/manifests/v1"}}"#, reg.host).as_bytes());
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
     let err = String::from_utf8(out.stderr).unwrap();
@@ -147,10 +147,10 @@ fn token_refused_credentials_are_an_error() {
 
 #[test]
 fn anonymous_token_when_nothing_is_stored() {
-    let reg = Registry::start(Auth::Token(KeyRef::Kid));
+    let reg = Registry::token(KeyRef::Kid);
     reg.push_image("pub/img", "v1");
-    let home = Home::new();
-    let answer = home.get(&format!("http://{}/v2/pub/img/manifests/v1", reg.addr));
+    let home = TestEnv::new();
+    let answer = home.get(&format!("http://{}/v2/pub/img/manifests/v1", reg.host));
     let auth = authorization(&answer).unwrap();
     assert!(auth.starts_with("Bearer "));
     let issuer = reg.issuer.as_ref().unwrap();
@@ -171,10 +171,10 @@ fn anonymous_token_when_nothing_is_stored() {
 
 #[test]
 fn cache_makes_repeat_calls_free_and_survives_a_dead_registry() {
-    let reg = Registry::start(Auth::Token(KeyRef::X5c));
-    let home = Home::new();
-    home.login(&reg.addr, "alice", "secret");
-    let m = |repo: &str| format!("http://{}/v2/{repo}/manifests/v1", reg.addr);
+    let reg = Registry::token(KeyRef::X5c);
+    let home = TestEnv::new();
+    home.write_login(&reg.host, "alice", "secret");
+    let m = |repo: &str| format!("http://{}/v2/{repo}/manifests/v1", reg.host);
     let first = home.get(&m("a/img"));
     let issuer = reg.issuer.as_ref().unwrap();
     assert_eq!(issuer.token_requests(), 1);
@@ -206,7 +206,7 @@ fn cache_makes_repeat_calls_free_and_survives_a_dead_registry() {
         );
     }
     // With the registry gone, a warm repository still answers: no request at all was needed.
-    let addr = reg.addr.clone();
+    let addr = reg.host.clone();
     drop(reg);
     let again = home.get(&format!(
         "http://{addr}/v2/a/img/blobs/sha256:{}",
@@ -217,10 +217,10 @@ fn cache_makes_repeat_calls_free_and_survives_a_dead_registry() {
 
 #[test]
 fn sixteen_parallel_cold_calls_make_one_exchange() {
-    let reg = Registry::start(Auth::Token(KeyRef::Kid));
-    let home = Home::new();
-    home.login(&reg.addr, "alice", "secret");
-    let uri = format!("http://{}/v2/par/img/manifests/v1", reg.addr);
+    let reg = Registry::token(KeyRef::Kid);
+    let home = TestEnv::new();
+    home.write_login(&reg.host, "alice", "secret");
+    let uri = format!("http://{}/v2/par/img/manifests/v1", reg.host);
     let children: Vec<_> = (0..16)
         .map(|i| {
             // Half ask for the manifest, half for a blob: one repository, one exchange.
@@ -250,10 +250,10 @@ fn sixteen_parallel_cold_calls_make_one_exchange() {
 #[test]
 fn expired_entries_are_never_served() {
     // 2 s tokens: reported expiry = receipt + 1 s.
-    let reg = Registry::start_with(Auth::Token(KeyRef::Kid), 2);
-    let home = Home::new();
-    home.login(&reg.addr, "alice", "secret");
-    let uri = format!("http://{}/v2/short/img/manifests/v1", reg.addr);
+    let reg = Registry::builder().token(KeyRef::Kid).expires_in(2).start();
+    let home = TestEnv::new();
+    home.write_login(&reg.host, "alice", "secret");
+    let uri = format!("http://{}/v2/short/img/manifests/v1", reg.host);
     home.get(&uri);
     let issuer = reg.issuer.as_ref().unwrap();
     assert_eq!(issuer.token_requests(), 1);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::bazel_support::{Home, Reply, Server, reply};
+use crate::support::*;
 
 const PASSWORD: &str = "bz-pass-4d9e1f";
 
@@ -58,8 +58,8 @@ fn assert_cache_files_parse(dir: &std::path::Path, trial: usize) -> usize {
 #[test]
 fn token_cache_survives_get_killed_at_random_moments() {
     let s = token_registry();
-    let home = Home::new();
-    home.login(&s.addr, "alice", PASSWORD);
+    let home = TestEnv::new();
+    home.write_login(&s.addr, "alice", PASSWORD);
     // Uninterrupted cold calls: how long a probe + exchange + cache write takes here (the
     // fastest of three, after a first call that warms the page cache).
     let out = home.get_raw(&request(&s, "warmup"));
@@ -85,7 +85,7 @@ fn token_cache_survives_get_killed_at_random_moments() {
         seed ^= seed << 17;
         let wait = Duration::from_nanos(seed % (full.as_nanos() as u64 * 6 / 5));
         let mut child = home
-            .command()
+            .get_command()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -118,7 +118,7 @@ fn token_cache_survives_get_killed_at_random_moments() {
     // Every repository still answers, from the cache or a fresh exchange.
     for repo in ["cold0", "warm1", "cold198", "brand-new"] {
         let v = home.get(&format!("http://{}/v2/{repo}/manifests/latest", s.addr));
-        let auth = crate::bazel_support::authorization(&v).unwrap();
+        let auth = authorization(&v).unwrap();
         assert!(auth.starts_with("Bearer tok-"), "{repo}: {auth}");
         assert!(v["expires"].as_str().unwrap().ends_with('Z'));
     }
@@ -167,15 +167,15 @@ fn redirects_never_carry_credentials_to_another_host() {
             reply(307, &[("Location", &t1)], "")
         }
     });
-    let home = Home::new();
-    home.login(&s.addr, "alice", PASSWORD);
+    let home = TestEnv::new();
+    home.write_login(&s.addr, "alice", PASSWORD);
     let out = home.get_raw(&request(&s, "org/img"));
     assert!(!out.status.success(), "{out:?}");
     assert!(out.stdout.is_empty(), "{out:?}");
     // The registry's own /v2/ redirects to another host.
     let t2 = target.clone();
     let r = Server::start(move |_, _| reply(302, &[("Location", &t2)], ""));
-    home.login(&r.addr, "alice", PASSWORD);
+    home.write_login(&r.addr, "alice", PASSWORD);
     let out = home.get_raw(&request(&r, "org/img"));
     assert!(out.stdout.is_empty() || !String::from_utf8_lossy(&out.stdout).contains("STOLEN"));
     assert_eq!(elsewhere.requests().len(), 0, "a redirect was followed");
@@ -208,17 +208,10 @@ fn response_bodies_are_capped() {
             huge.clone()
         }
     });
-    let home = Home::new();
-    let time = crate::support::require("time");
-    let mut c = std::process::Command::new(time);
-    c.env_clear()
-        .env("HOME", home.path())
-        .env("XDG_RUNTIME_DIR", home.path().join("run"))
-        .env("OCICRED_SYSCONFDIR", home.path().join("etc"))
-        .arg("-v")
-        .arg(env!("CARGO_BIN_EXE_ocicred"))
-        .arg("get");
-    let out = crate::support::run(c, &request(&s, "big"));
+    let home = TestEnv::new();
+    let mut c = home.command(require("time"));
+    c.arg("-v").arg(ocicred_bin()).arg("get");
+    let out = run(c, &request(&s, "big"));
     assert_ne!(out.code, 0, "{out:#?}");
     assert!(out.stdout.is_empty(), "{out:#?}");
     let rss: u64 = out
@@ -255,8 +248,8 @@ fn token_server_errors_never_echo_secrets() {
                 reply(status, &[], &body)
             }
         });
-        let home = Home::new();
-        home.login(&s.addr, "alice", PASSWORD);
+        let home = TestEnv::new();
+        home.write_login(&s.addr, "alice", PASSWORD);
         let out = home.get_raw(&request(&s, "org/img"));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{status}: {out:?}");

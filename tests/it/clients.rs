@@ -13,7 +13,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::bazel_support::{Auth, KeyRef, Registry as AuthRegistry};
 use crate::keyring::KeyringSession;
 use crate::support::*;
 
@@ -636,16 +635,15 @@ pub fn run_parallel(width: usize, jobs: Vec<(String, Box<dyn FnOnce() + Send>)>)
     assert!(failed.is_empty(), "failed: {failed:?}");
 }
 
-fn matrix(mode: &str, auth: Auth) {
+fn matrix(mode: &str, registry: RegistryBuilder) {
     // Token mode: the registry and its realm are both named `localhost`. ORAS (oras-go 2.7)
     // refuses a realm on a loopback address unless its host name is the registry's, and crane
     // (ggcr 0.22) refuses a realm that is a private IP literal on another port.
-    let token = matches!(auth, Auth::Token(_));
-    let registry = AuthRegistry::start_full(auth, 300, "localhost");
-    let host = if token {
-        registry.addr.replace("127.0.0.1", "localhost")
+    let registry = registry.realm_host("localhost").start();
+    let host = if registry.issuer.is_some() {
+        registry.host.replace("127.0.0.1", "localhost")
     } else {
-        registry.addr.clone()
+        registry.host.clone()
     };
     let mut jobs: Vec<(String, Box<dyn FnOnce() + Send>)> = Vec::new();
     for store in [Store::AuthFile, Store::Keyring] {
@@ -663,10 +661,10 @@ fn matrix(mode: &str, auth: Auth) {
 
 #[test]
 fn every_client_through_ocicred_with_htpasswd() {
-    matrix("htpasswd", Auth::Htpasswd);
+    matrix("htpasswd", Registry::builder().htpasswd(USER, PASSWORD));
 }
 
 #[test]
 fn every_client_through_ocicred_with_token_auth() {
-    matrix("token", Auth::Token(KeyRef::Kid));
+    matrix("token", Registry::builder().token(KeyRef::Kid));
 }

@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,18 +27,17 @@ const NAMES: &[&str] = &[
 
 /// A TLS docker-registry with htpasswd (alice/secret) and a certificate for Docker Hub's names.
 struct FakeHub {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
+    registry: Registry,
+    certs: tempfile::TempDir,
 }
 
 impl FakeHub {
     fn start() -> FakeHub {
-        let dir = tempfile::Builder::new()
+        let certs = tempfile::Builder::new()
             .prefix("ocicred-fakehub")
             .tempdir()
             .unwrap();
-        let d = dir.path();
+        let d = certs.path();
         let san = NAMES
             .iter()
             .map(|n| format!("DNS:{n}"))
@@ -57,34 +56,15 @@ impl FakeHub {
             .output()
             .unwrap();
         assert!(out.status.success(), "openssl: {out:?}");
-        let line = Command::new(require("htpasswd"))
-            .args(["-Bbn", "alice", "secret"])
-            .output()
-            .unwrap();
-        assert!(line.status.success());
-        std::fs::write(d.join("htpasswd"), line.stdout).unwrap();
-        let port = free_port(false);
-        let config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: ocicred-test-secret\n  tls:\n    certificate: {cert}\n    key: {key}\nauth:\n  htpasswd:\n    realm: fake-hub\n    path: {htpasswd}\n",
-            data = d.join("data").display(),
-            cert = d.join("cert.pem").display(),
-            key = d.join("key.pem").display(),
-            htpasswd = d.join("htpasswd").display(),
-        );
-        std::fs::write(d.join("config.yml"), config).unwrap();
-        let child = start_tcp_registry(d, port);
-        FakeHub { child, port, dir }
+        let registry = Registry::builder()
+            .htpasswd("alice", "secret")
+            .tls(&d.join("cert.pem"), &d.join("key.pem"))
+            .start();
+        FakeHub { registry, certs }
     }
 
     fn cert(&self) -> std::path::PathBuf {
-        self.dir.path().join("cert.pem")
-    }
-}
-
-impl Drop for FakeHub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.certs.path().join("cert.pem")
     }
 }
 
@@ -366,7 +346,7 @@ fn helper_get(h: &Home, server: &str) -> Out {
 #[test]
 fn docker_hub_key_stored_by_one_client_is_found_by_every_other() {
     let hub = FakeHub::start();
-    let proxy = ConnectProxy::start(hub.port);
+    let proxy = ConnectProxy::start(hub.registry.port);
     let cert = hub.cert();
     let proxy = Arc::new(proxy);
     let mut jobs: Vec<(String, Box<dyn FnOnce() + Send>)> = Vec::new();

@@ -83,7 +83,7 @@ fn login_without_a_terminal_or_a_reachable_registry_fails_clearly() {
     assert_eq!(out.code, 1, "{out:#?}");
     assert!(out.stderr.contains("--password-stdin"), "{out:#?}");
 
-    let port = free_port(false);
+    let port = free_port();
     let out = login(
         &env,
         &["-u", "u", "--password-stdin", &format!("127.0.0.1:{port}")],

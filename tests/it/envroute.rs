@@ -598,21 +598,20 @@ fn docker_cli_pushes_and_reads_with_credentials_only_in_the_environment() {
 /// and with a ready registry token from a `token-env` route (no exchange).
 #[test]
 fn bazel_get_with_credentials_only_in_the_environment() {
-    use crate::bazel_support::{self as bz, Auth, KeyRef};
-    let reg = bz::Registry::start(Auth::Token(KeyRef::Kid));
+    let reg = Registry::token(KeyRef::Kid);
     let (_, layer_digest, layer) = reg.push_image("env/app", "v1");
-    let port = reg.addr.rsplit(':').next().unwrap().to_string();
-    let home = bz::Home::new();
-    let uri = format!("http://{}/v2/env/app/blobs/{layer_digest}", reg.addr);
+    let port = reg.port;
+    let home = TestEnv::new();
+    let uri = format!("http://{}/v2/env/app/blobs/{layer_digest}", reg.host);
     let request = serde_json::json!({ "uri": uri }).to_string();
     let pull = |auth: Option<&str>| {
         let mut h = vec![];
         if let Some(a) = auth {
             h.push(("Authorization", a));
         }
-        bz::http(
+        http(
             "GET",
-            &reg.addr,
+            &reg.host,
             &format!("/v2/env/app/blobs/{layer_digest}"),
             &h,
             b"",
@@ -622,7 +621,7 @@ fn bazel_get_with_credentials_only_in_the_environment() {
     let out = home.get_raw(request.as_bytes());
     assert!(out.status.success(), "{out:?}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(pull(bz::authorization(&v).as_deref()).status, 401);
+    assert_eq!(pull(authorization(&v).as_deref()).status, 401);
     let out = home.get_with(request.as_bytes(), |c| {
         c.env(format!("DOCKER_127_0_0_1_{port}_USR"), "alice")
             .env(format!("DOCKER_127_0_0_1_{port}_PSW"), "secret");
@@ -633,7 +632,7 @@ fn bazel_get_with_credentials_only_in_the_environment() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let auth = bz::authorization(&v).unwrap();
+    let auth = authorization(&v).unwrap();
     assert!(auth.starts_with("Bearer "), "{v}");
     assert!(v["expires"].is_string(), "{v}");
     let r = pull(Some(&auth));
@@ -642,11 +641,8 @@ fn bazel_get_with_credentials_only_in_the_environment() {
 
     // A token-env route: the token is sent as it is, with no exchange.
     let issuer = reg.issuer.as_ref().unwrap();
-    let basic = format!(
-        "Basic {}",
-        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "alice:secret")
-    );
-    let r = bz::http(
+    let basic = basic("alice", "secret");
+    let r = http(
         "GET",
         &issuer.server.addr,
         "/token?service=registry.test&scope=repository%3Aenv%2Fapp%3Apull",
@@ -658,7 +654,7 @@ fn bazel_get_with_credentials_only_in_the_environment() {
         .as_str()
         .unwrap()
         .to_string();
-    let cfg = home.path().join(".config/ocicred");
+    let cfg = home.home.join(".config/ocicred");
     std::fs::create_dir_all(&cfg).unwrap();
     std::fs::write(
         cfg.join("config.toml"),
@@ -680,23 +676,20 @@ fn bazel_get_with_credentials_only_in_the_environment() {
         serde_json::json!({"headers": {"Authorization": [format!("Bearer {token}")]}})
     );
     assert_eq!(issuer.token_requests(), before, "no exchange");
-    assert_eq!(pull(bz::authorization(&v).as_deref()).status, 200);
+    assert_eq!(pull(authorization(&v).as_deref()).status, 200);
     // Outside the route's path the registry is asked as usual (anonymously here).
     let other =
-        serde_json::json!({ "uri": format!("http://{}/v2/other/app/manifests/v1", reg.addr) })
+        serde_json::json!({ "uri": format!("http://{}/v2/other/app/manifests/v1", reg.host) })
             .to_string();
     let out = home.get_with(other.as_bytes(), |c| {
         c.env("REGISTRY_TOKEN", &token);
     });
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_ne!(bz::authorization(&v), Some(format!("Bearer {token}")));
+    assert_ne!(authorization(&v), Some(format!("Bearer {token}")));
     // The docker protocol has no place for a registry token: not found.
-    let mut c = std::process::Command::new(ocicred_bin());
-    c.env_clear()
-        .env("HOME", home.path())
-        .env("REGISTRY_TOKEN", &token)
-        .arg("get");
+    let mut c = home.ocicred(&["get"]);
+    c.env("REGISTRY_TOKEN", &token);
     let out = run(c, format!("127.0.0.1:{port}/env/app").as_bytes());
     assert_eq!(
         out.stdout, "credentials not found in native keychain\n",

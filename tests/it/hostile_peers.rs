@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::bazel_support::{Home, Server, authorization, reply, unix_now};
 use crate::support::*;
 
 fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
@@ -70,10 +69,10 @@ fn non_loopback_ip() -> String {
 
 /// Runs `ocicred get` for `home` in a private mount namespace whose /etc/hosts is `hosts`: a
 /// hosts entry for this one process, with no change to the system.
-fn get_with_hosts(home: &Home, hosts: &Path, stdin: &[u8]) -> Output {
+fn get_with_hosts(home: &TestEnv, hosts: &Path, stdin: &[u8]) -> Output {
     let unshare = require("unshare");
     let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
-    let mut c = Command::new(unshare);
+    let mut c = home.command(unshare);
     if !root {
         c.arg("--map-root-user");
     }
@@ -86,10 +85,6 @@ fn get_with_hosts(home: &Home, hosts: &Path, stdin: &[u8]) -> Output {
     ])
     .arg(hosts)
     .arg(ocicred_bin())
-    .env_clear()
-    .env("HOME", home.path())
-    .env("XDG_RUNTIME_DIR", home.path().join("run"))
-    .env("OCICRED_SYSCONFDIR", home.path().join("etc"))
     .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
     .stdin(Stdio::piped())
     .stdout(Stdio::piped())
@@ -103,16 +98,14 @@ fn get_with_hosts(home: &Home, hosts: &Path, stdin: &[u8]) -> Output {
 fn finding4_star_localhost_is_not_loopback_by_name() {
     // A registry asking for Basic auth, on a non-loopback address of this machine, and one on
     // 127.0.0.1. A hosts entry names the first `evil.localhost`, the second `good.localhost`.
-    let basic = |_: &crate::bazel_support::Seen, _: &str| {
-        reply(401, &[("WWW-Authenticate", r#"Basic realm="r""#)], "")
-    };
+    let basic = |_: &Seen, _: &str| reply(401, &[("WWW-Authenticate", r#"Basic realm="r""#)], "");
     let ip = non_loopback_ip();
     let evil = Server::start_at(&ip, 0, basic);
     let good = Server::start(basic);
     let evil_port = evil.addr.rsplit(':').next().unwrap().to_string();
     let good_port = good.addr.rsplit(':').next().unwrap().to_string();
-    let home = Home::new();
-    let hosts = home.path().join("hosts");
+    let home = TestEnv::new();
+    let hosts = home.home.join("hosts");
     std::fs::write(
         &hosts,
         format!("127.0.0.1 localhost\n{ip} evil.localhost\n127.0.0.1 good.localhost\n"),
@@ -122,7 +115,7 @@ fn finding4_star_localhost_is_not_loopback_by_name() {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.encode(s)
     };
-    home.auth_json(serde_json::json!({
+    home.write_auths(serde_json::json!({
         format!("evil.localhost:{evil_port}"): {"auth": b64("alice:EVIL-PASSWORD")},
         format!("good.localhost:{good_port}"): {"auth": b64("alice:good-password")},
     }));
@@ -179,8 +172,8 @@ fn finding5_bazel_get_has_one_8s_deadline() {
             reply(200, &[], r#"{"token":"T"}"#)
         }
     });
-    let home = Home::new();
-    let bin = home.path().join("bin");
+    let home = TestEnv::new();
+    let bin = home.home.join("bin");
     for n in ["slow1", "slow2", "slow3"] {
         script(
             &bin,
@@ -188,7 +181,7 @@ fn finding5_bazel_get_has_one_8s_deadline() {
             "cat >/dev/null; sleep 5",
         );
     }
-    let conf = home.path().join(".config/containers/registries.conf");
+    let conf = home.home.join(".config/containers/registries.conf");
     std::fs::create_dir_all(conf.parent().unwrap()).unwrap();
     std::fs::write(
         &conf,
@@ -337,7 +330,7 @@ fn finding7_non_object_auths_is_refused_and_never_rewritten() {
 
 #[test]
 fn finding8_oversized_bazel_request_errors_on_stderr() {
-    let home = Home::new();
+    let home = TestEnv::new();
     let mut big = br#"{"uri":"https://r.example/v2/a/manifests/"#.to_vec();
     big.extend(std::iter::repeat_n(b'a', 1024 * 1024 + 10));
     big.extend(br#""}"#);
@@ -374,7 +367,7 @@ fn finding9_token_server_tokens_must_be_b64tokens() {
                 reply(200, &[("Content-Type", "application/json")], &body)
             }
         });
-        let home = Home::new();
+        let home = TestEnv::new();
         let req = bazel_req(&format!("http://{}/v2/a/manifests/v1", s.addr));
         let mut asked = 0;
         for _ in 0..2 {
@@ -456,7 +449,7 @@ fn finding10_huge_expires_in_is_clamped_to_a_day() {
             reply(200, &[], r#"{"token":"T","expires_in":1e308}"#)
         }
     });
-    let home = Home::new();
+    let home = TestEnv::new();
     let before = unix_now();
     let v = home.get(&format!("http://{}/v2/a/manifests/v1", s.addr));
     assert_eq!(authorization(&v).as_deref(), Some("Bearer T"));

@@ -6,7 +6,7 @@
 //! without it these tests fail (never skip).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -136,17 +136,9 @@ fn installed_binary_answers_docker_get_store_erase() {
 /// A real docker-registry serving TLS on 127.0.0.1, its certificate issued by a test CA for
 /// `localhost`, with htpasswd auth for alice/secret.
 struct TlsRegistry {
-    child: Child,
-    port: u16,
+    registry: Registry,
     ca: PathBuf,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for TlsRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -213,21 +205,12 @@ impl TlsRegistry {
                 "tls.crt",
             ],
         );
-        let hash = Command::new(require("htpasswd"))
-            .args(["-Bbn", "alice", "secret"])
-            .output()
-            .unwrap();
-        std::fs::write(d.join("htpasswd"), &hash.stdout).unwrap();
-        let port = free_port(false);
-        let config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {d}/data\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: s\n  tls:\n    certificate: {d}/tls.crt\n    key: {d}/tls.key\nauth:\n  htpasswd:\n    realm: test\n    path: {d}/htpasswd\n",
-            d = d.display()
-        );
-        std::fs::write(d.join("config.yml"), config).unwrap();
-        let child = start_tcp_registry(d, port);
+        let registry = Registry::builder()
+            .htpasswd("alice", "secret")
+            .tls(&d.join("tls.crt"), &d.join("tls.key"))
+            .start();
         TlsRegistry {
-            child,
-            port,
+            registry,
             ca: d.join("ca.crt"),
             _dir: dir,
         }
@@ -239,7 +222,7 @@ fn installed_binary_does_a_bazel_get_over_tls_to_a_registry_found_by_name() {
     let reg = TlsRegistry::start();
     let mut env = installed_env();
     env.set("SSL_CERT_FILE", &reg.ca);
-    let host = format!("localhost:{}", reg.port);
+    let host = format!("localhost:{}", reg.registry.port);
     let out = env.helper(
         "store",
         format!(r#"{{"ServerURL":"{host}","Username":"alice","Secret":"secret"}}"#).as_bytes(),

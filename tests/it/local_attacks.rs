@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::bazel_support::{Home, Server, authorization, reply, unix_now};
 use crate::support::*;
 
 const NOBODY: u32 = 65534;
@@ -118,9 +117,13 @@ fn bazel_request(uri: &str) -> Vec<u8> {
 }
 
 /// A Bazel `get` from `home`, bounded: it must finish within a few seconds.
-fn bounded_bazel_get(home: &Home, uri: &str) -> Out {
-    run_bounded(home.command(), &bazel_request(uri), Duration::from_secs(8))
-        .unwrap_or_else(|| panic!("Bazel get for {uri} hung (killed after 8 s)"))
+fn bounded_bazel_get(home: &TestEnv, uri: &str) -> Out {
+    run_bounded(
+        home.get_command(),
+        &bazel_request(uri),
+        Duration::from_secs(8),
+    )
+    .unwrap_or_else(|| panic!("Bazel get for {uri} hung (killed after 8 s)"))
 }
 
 fn bearer_of(out: &Out) -> Option<String> {
@@ -140,8 +143,8 @@ fn finding1_foreign_challenge_file_is_not_trusted() {
         )
     });
     let registry = token_registry("anon");
-    let home = Home::new();
-    home.login(&registry.addr, "alice", PASSWORD);
+    let home = TestEnv::new();
+    home.write_login(&registry.addr, "alice", PASSWORD);
     // The cache directory had been world-writable; another user planted the registry's
     // remembered challenge, naming a realm of theirs.
     let dir = home.cache_dir();
@@ -171,7 +174,7 @@ fn finding1_foreign_challenge_file_is_not_trusted() {
 #[test]
 fn finding1_foreign_token_file_is_not_served() {
     let registry = token_registry("fresh");
-    let home = Home::new();
+    let home = TestEnv::new();
     let dir = home.cache_dir();
     std::fs::create_dir_all(&dir).unwrap();
     set_mode(&dir, 0o777);
@@ -189,11 +192,11 @@ fn finding1_foreign_token_file_is_not_served() {
 #[test]
 fn finding1_planted_temp_file_symlinks_are_not_written_through() {
     let registry = token_registry("fresh");
-    let home = Home::new();
+    let home = TestEnv::new();
     let dir = home.cache_dir();
     std::fs::create_dir_all(&dir).unwrap();
     set_mode(&dir, 0o777);
-    let victim = home.path().join("victim");
+    let victim = home.home.join("victim");
     std::fs::write(&victim, "precious").unwrap();
     let origin = format!("http://{}", registry.addr);
     let names = [
@@ -237,9 +240,9 @@ fn finding1_planted_temp_file_symlinks_are_not_written_through() {
 #[test]
 fn finding1_cache_inside_another_users_directory_is_not_used() {
     let registry = token_registry("fresh");
-    let home = Home::new();
+    let home = TestEnv::new();
     // XDG_RUNTIME_DIR belongs to someone else: whatever is made inside it, they control.
-    let run = home.path().join("run");
+    let run = home.run.clone();
     set_mode(&run, 0o755);
     give_to_nobody(&run);
     let out = bounded_bazel_get(
@@ -340,7 +343,7 @@ fn finding2_fifo_in_the_token_cache_does_not_hang_bazel_get() {
         format!("{key}.lock"),
         challenge_file(&origin),
     ] {
-        let home = Home::new();
+        let home = TestEnv::new();
         std::fs::create_dir_all(home.cache_dir()).unwrap();
         set_mode(&home.cache_dir(), 0o700);
         mkfifo(&home.cache_dir().join(&name));

@@ -2,56 +2,31 @@
 //! password goes to the realm with `service=…`, never to the registry), then a Bazel `get`
 //! that uses what login stored. Fails, not skips, when docker-registry or openssl is missing.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use crate::support::*;
 
-use crate::bazel_support::*;
-
-fn login(home: &Home, host: &str, user: &str, pass: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ocicred"))
-        .env_clear()
-        .env("HOME", home.path())
-        .env("XDG_RUNTIME_DIR", home.path().join("run"))
-        .env("OCICRED_SYSCONFDIR", home.path().join("etc"))
-        .env("PATH", "/usr/bin:/bin")
-        .args(["login", "-u", user, "--password-stdin", host])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{pass}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+fn login(home: &TestEnv, host: &str, user: &str, pass: &str) -> Out {
+    let c = home.ocicred(&["login", "-u", user, "--password-stdin", host]);
+    run(c, format!("{pass}\n").as_bytes())
 }
 
 #[test]
 fn login_with_the_bearer_token_flow() {
-    let reg = Registry::start(Auth::Token(KeyRef::Kid));
-    let home = Home::new();
-    let stored = home.path().join("run/containers/auth.json");
+    let reg = Registry::token(KeyRef::Kid);
+    let home = TestEnv::new();
+    let stored = home.auth_json();
 
-    let out = login(&home, &reg.addr, "alice", "wrong");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let out = login(&home, &reg.host, "alice", "wrong");
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(stderr.contains("refused the credentials"), "{stderr}");
     assert!(!stderr.contains("wrong"), "{stderr}");
     assert!(!stored.exists(), "nothing stored after a refusal");
     let issuer = reg.issuer.as_ref().unwrap();
     assert_eq!(issuer.token_requests(), 1, "the password went to the realm");
 
-    let out = login(&home, &reg.addr, "alice", "secret");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    login(&home, &reg.host, "alice", "secret").ok();
     let text = std::fs::read_to_string(&stored).unwrap();
-    assert!(text.contains(&reg.addr), "{text}");
+    assert!(text.contains(&reg.host), "{text}");
     let requests = issuer.server.requests();
     let last = requests
         .iter()
@@ -62,6 +37,6 @@ fn login_with_the_bearer_token_flow() {
 
     // What login stored is what a Bazel pull then uses.
     let (_, _, _) = reg.push_image("team/app", "v1");
-    let answer = home.get(&format!("http://{}/v2/team/app/manifests/v1", reg.addr));
+    let answer = home.get(&format!("http://{}/v2/team/app/manifests/v1", reg.host));
     assert!(authorization(&answer).is_some_and(|a| a.starts_with("Bearer ")));
 }

@@ -1,7 +1,8 @@
 //! Black-box tests: each runs the built `ocicred` binary with a temp HOME and a cleared
 //! environment, against real peers (skopeo, the docker CLI, docker-registry) where one exists.
 
-/// TestEnv, a real docker-registry, and checks for required programs.
+/// The one harness: `TestEnv` (temp HOME, cleared environment, the binary and its peers),
+/// the `Registry` builder (a real docker-registry), a scripted HTTP `Server`, and `require`.
 mod support;
 
 /// Bazel `get` against an in-process fake registry (what a real one cannot produce).
@@ -10,9 +11,6 @@ mod bazel_fake;
 mod bazel_registry;
 /// The Bazel token flow: cache under SIGKILL, redirects, body caps, no secret in errors.
 mod bazel_safety;
-/// Scaffolding for the Bazel tests: an in-process fake registry, a real token-auth
-/// docker-registry with an ES256 issuer, and a `Home` for `ocicred get`.
-mod bazel_support;
 /// Real clients (ORAS, Helm 3 and 4, crane, docker, skopeo) through ocicred, logged by a spy.
 mod clients;
 /// Docker Hub keys: what one client stored is found by the others under their own spelling.

@@ -259,7 +259,7 @@ fn containers_registries_conf_keeps_drop_ins_and_a_user_file_hides_the_system() 
 fn skopeo_pulls_through_a_mirror_with_credentials_from_ocicred() {
     let skopeo = require("skopeo");
     let mirror = Registry::htpasswd("alice", "secret");
-    let dead = format!("127.0.0.1:{}", free_port(false));
+    let dead = format!("127.0.0.1:{}", free_port());
     let env = TestEnv::new();
     let image = oci_image(&env.root.path().join("img"), "v1", "through the mirror");
 

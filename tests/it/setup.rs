@@ -544,7 +544,6 @@ fn bazel_helper_for(rc: &str, uri: &str) -> Option<String> {
 
 #[test]
 fn setup_bazel_lines_answer_a_bazel_style_request_and_undo_removes_exactly_them() {
-    use crate::bazel_support::{Server, reply};
     let s = Server::start(|req, addr| {
         if req.path == "/v2/" {
             let ch = format!(r#"Bearer realm="http://{addr}/token",service="fake.test""#);

@@ -1,15 +1,22 @@
-//! Shared test scaffolding: `TestEnv` (a temp HOME and a cleared environment for the binary),
-//! `Registry` (a real `docker-registry` on 127.0.0.1), and `require` (fail when a peer is
-//! missing: these tests never skip).
+//! The one test harness: [`TestEnv`] (a temp HOME and a cleared environment in which to run
+//! the built binary and its peers, with helpers for the common checks), [`Registry`] (a real
+//! `docker-registry`, built with options), [`Server`] (a scripted HTTP server for what a real
+//! registry cannot produce) and `require` (fail when a peer is missing: these tests never skip).
 
 #![allow(dead_code)]
 
+mod http;
+mod registry;
+
+pub use http::*;
+pub use registry::*;
+
 use std::ffi::{OsStr, OsString};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The built binary, or `$OCICRED_TEST_BIN` when set (to run a test against another build,
 /// e.g. main's, to see that a regression test fails there).
@@ -147,6 +154,90 @@ impl TestEnv {
         c.arg(action);
         run(c, stdin)
     }
+
+    /// Where the Bazel token cache lives: `$XDG_RUNTIME_DIR/ocicred`.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.run.join("ocicred")
+    }
+
+    /// Writes `~/.config/containers/auth.json` with `entries` (`host` → JSON entry).
+    pub fn write_auths(&self, entries: serde_json::Value) {
+        self.write(
+            ".config/containers/auth.json",
+            &serde_json::json!({ "auths": entries }).to_string(),
+        );
+    }
+
+    /// Writes `~/.config/containers/auth.json` with one login: `user`/`pass` for `host`.
+    pub fn write_login(&self, host: &str, user: &str, pass: &str) {
+        use base64::Engine;
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        self.write_auths(serde_json::json!({ host: { "auth": auth } }));
+    }
+
+    /// `ocicred get`: the Bazel credential-helper protocol.
+    pub fn get_command(&self) -> Command {
+        self.ocicred(&["get"])
+    }
+
+    /// Runs `ocicred get` with exactly `stdin`.
+    pub fn get_raw(&self, stdin: &[u8]) -> Output {
+        self.get_with(stdin, |_| {})
+    }
+
+    /// Runs `ocicred get` with exactly `stdin`, the command changed by `f` first.
+    pub fn get_with(&self, stdin: &[u8], f: impl FnOnce(&mut Command)) -> Output {
+        let mut c = self.get_command();
+        f(&mut c);
+        let mut child = c
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Starts `ocicred get` with stdin, stdout and stderr piped, its request not yet written.
+    pub fn spawn_piped(&self) -> Child {
+        self.get_command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Starts `ocicred get` for `uri` (as Bazel writes it) without waiting: for parallel calls.
+    pub fn spawn_get(&self, uri: &str) -> Child {
+        let mut child = self.spawn_piped();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(serde_json::json!({ "uri": uri }).to_string().as_bytes())
+            .unwrap();
+        child
+    }
+
+    /// Runs a Bazel request for `uri` (as Bazel writes it: no newline) and expects success
+    /// with nothing on stderr; returns the answer.
+    pub fn get(&self, uri: &str) -> serde_json::Value {
+        let out = self.get_raw(serde_json::json!({ "uri": uri }).to_string().as_bytes());
+        assert!(
+            out.status.success(),
+            "exit {:?}, stderr {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
 }
 
 /// A finished command's output, with helpers for assertions.
@@ -201,147 +292,28 @@ pub fn mode_of(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-/// A free TCP port on 127.0.0.1 (and, when `pair`, the next one free too).
-pub fn free_port(pair: bool) -> u16 {
-    for _ in 0..200 {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        if !pair || (port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok()) {
-            return port;
-        }
-    }
-    panic!("no free port");
-}
-
-/// GET `path` on 127.0.0.1:`port` with an optional Authorization header; the status code.
-pub fn http_status(port: u16, path: &str, authorization: Option<&str>) -> Option<u16> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let auth = authorization
-        .map(|a| format!("Authorization: {a}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf);
-    text.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// A real `docker-registry` (CNCF distribution) on 127.0.0.1, stopped on drop.
-pub struct Registry {
-    child: Child,
-    pub port: u16,
-    pub host: String,
-    pub dir: tempfile::TempDir,
-}
-
-impl Registry {
-    /// A registry with htpasswd auth for `user`/`pass` (Basic challenge).
-    pub fn htpasswd(user: &str, pass: &str) -> Registry {
-        let htpasswd = require("htpasswd");
-        let dir = tempfile::Builder::new()
-            .prefix("ocicred-registry")
-            .tempdir()
-            .unwrap();
-        let out = Command::new(htpasswd)
-            .args(["-Bbn", user, pass])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "htpasswd failed");
-        std::fs::write(dir.path().join("htpasswd"), &out.stdout).unwrap();
-        let auth = format!(
-            "auth:\n  htpasswd:\n    realm: ocicred-test\n    path: {}\n",
-            dir.path().join("htpasswd").display()
-        );
-        Registry::start(dir, &auth)
-    }
-
-    /// A registry without auth.
-    pub fn open() -> Registry {
-        let dir = tempfile::Builder::new()
-            .prefix("ocicred-registry")
-            .tempdir()
-            .unwrap();
-        Registry::start(dir, "")
-    }
-
-    /// A registry with the given `auth:` YAML block, in `dir`.
-    pub fn start(dir: tempfile::TempDir, auth_block: &str) -> Registry {
-        let mut last = String::new();
-        for _ in 0..5 {
-            let port = free_port(true);
-            let config = format!(
-                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: ocicred-test-secret\n{auth_block}",
-                data = dir.path().join("data").display()
-            );
-            let cfg = dir.path().join("config.yml");
-            std::fs::write(&cfg, config).unwrap();
-            let mut child = spawn_registry(dir.path());
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(15) {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if matches!(http_status(port, "/v2/", None), Some(200 | 401)) {
-                    return Registry {
-                        child,
-                        port,
-                        host: format!("127.0.0.1:{port}"),
-                        dir,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            last = std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default();
-        }
-        panic!("docker-registry did not start: {last}");
-    }
-}
-
-/// Spawns `docker-registry serve <dir>/config.yml`, its output to `<dir>/registry.log`.
-pub fn spawn_registry(dir: &Path) -> Child {
-    let log = std::fs::File::create(dir.join("registry.log")).unwrap();
-    Command::new(require("docker-registry"))
-        .arg("serve")
-        .arg(dir.join("config.yml"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
         .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
-/// [`spawn_registry`], then waits until it accepts TCP connections on 127.0.0.1:`port` (for a
-/// TLS registry, which `http_status` cannot ask); fails the test, with the registry's log, when
-/// it exits or is not up within 15 s.
-pub fn start_tcp_registry(dir: &Path, port: u16) -> Child {
-    let mut child = spawn_registry(dir);
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if start.elapsed() > Duration::from_secs(15) || matches!(child.try_wait(), Ok(Some(_))) {
-            let _ = child.kill();
-            let status = child.wait();
-            panic!(
-                "docker-registry did not start ({status:?}): {}",
-                std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The `Authorization` value of a Bazel answer.
+pub fn authorization(v: &serde_json::Value) -> Option<String> {
+    v["headers"]["Authorization"][0]
+        .as_str()
+        .map(str::to_string)
 }
 
 /// The arguments of `skopeo login` to a plain-HTTP registry with `user` and `pass`.
