@@ -18,7 +18,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsio;
 use crate::route::{self, Route, SourceName, Target};
-use crate::source::SELF_NAME;
+use crate::source::{SELF_NAME, SourceSpec};
 
 /// Where ocicred itself keeps the credentials it is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +44,15 @@ impl StoreKind {
         match self {
             StoreKind::AuthFile => "auth-file",
             StoreKind::Keyring => "keyring",
+        }
+    }
+
+    /// The source this store is in the source order (`ocicred` in registries.conf's
+    /// `credential-helpers` means this source).
+    pub fn source_spec(self) -> SourceSpec {
+        match self {
+            StoreKind::AuthFile => SourceSpec::AuthFiles,
+            StoreKind::Keyring => SourceSpec::Keyring,
         }
     }
 }
@@ -385,8 +394,10 @@ mod tests {
     fn reads_store_and_dual_write_any_case() {
         let c = p("Store = \"keyring\"\nDual-Write = true\n").unwrap();
         assert_eq!(c.store, StoreKind::Keyring);
+        assert_eq!(c.store.source_spec(), SourceSpec::Keyring);
         assert!(c.dual_write);
         assert_eq!(p("").unwrap(), OcicredConfig::default());
+        assert_eq!(StoreKind::AuthFile.source_spec(), SourceSpec::AuthFiles);
         assert_eq!(
             p("colour = 1\n").unwrap().unknown_keys,
             [("colour".into(), 1)]

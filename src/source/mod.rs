@@ -10,6 +10,7 @@ pub mod dual_write;
 pub mod env;
 pub mod helper;
 pub mod keyring;
+pub mod order;
 
 use crate::credential::Credential;
 use crate::error::{Error, Result};
