@@ -2,9 +2,11 @@
 //!
 //! The crate is a library with a thin binary. Pure logic (key normalisation, auth-file models,
 //! lookup policy, wire formats) lives in plain functions on values; the filesystem, helper
-//! subprocesses, the keyring and HTTP each sit behind one small seam. `main.rs` only reads the
-//! process environment into [`env::Env`] and hands stdin/stdout to [`cli::run`].
+//! subprocesses, the keyring and HTTP each sit behind one small seam, and [`app`] is the one place
+//! that wires the real seams together. `main.rs` only reads the process environment into
+//! [`env::Env`] and hands stdin/stdout to [`cli::run`], which parses argv and dispatches.
 
+pub mod app;
 pub mod auth_json;
 pub mod cli;
 pub mod commands;

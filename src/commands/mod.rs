@@ -1,5 +1,5 @@
-//! The person-facing commands: `resolve` and `config` explain the configuration; `login`,
-//! `logout` and `doctor` change and check it.
+//! The person-facing commands: `resolve` and `config` explain the configuration; `list` shows
+//! what is stored; `login`, `logout` and `doctor` change and check it.
 //!
 //! Each command loads what it needs, writes to a `&mut dyn Write` (never the process streams) and
 //! returns an exit code or an [`Error`](crate::error::Error). The JSON shapes are the contract of
@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod doctor;
+pub mod list;
 pub mod login;
 pub mod logout;
 pub mod manual;

@@ -4,8 +4,9 @@
 //! It owns the presentation of a [`Resolution`]: the short-name step (alias or search
 //! candidates, with the file each came from), the matching `[[registry]]`, the pull sources in
 //! order, and for each the credential's source, key and user name (never the secret). Blocked
-//! references exit 0 and say so; every credential is then `null`. The lookup itself is passed
-//! in, so the rendering is tested without files or helpers.
+//! references exit 0 and say so; every credential is then `null`. The resolver is built by the
+//! caller's wiring (`app`) and the lookup passed to [`render`], so the rendering is tested
+//! without files or helpers.
 
 use std::io::Write;
 use std::rc::Rc;
@@ -15,8 +16,9 @@ use serde_json::{Value, json};
 use super::{origin, registry_json, table, write_err, write_json};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::registries_conf::{self, Resolution};
+use crate::registries_conf::{self, RegistriesConf, Resolution};
 use crate::registry_key::RegistryKey;
+use crate::resolver::Resolver;
 use crate::source::Found;
 
 /// The arguments of `resolve`.
@@ -28,12 +30,18 @@ pub struct Args {
     pub image: String,
 }
 
-/// Runs `resolve` against the real configuration and credential sources.
-pub fn run(env: &Env, args: &Args, out: &mut dyn Write) -> Result<i32> {
+/// Runs `resolve` against the real configuration; `resolver` builds the credential sources for
+/// the loaded registries.conf (once the reference has resolved).
+pub fn run(
+    env: &Env,
+    args: &Args,
+    resolver: &dyn Fn(&Rc<RegistriesConf>) -> Result<Resolver>,
+    out: &mut dyn Write,
+) -> Result<i32> {
     let conf = Rc::new(registries_conf::load(env)?);
     let (_, cache) = registries_conf::load_alias_cache(env)?;
     let resolution = conf.resolve(&args.image, &cache)?;
-    let resolver = crate::cli::build_resolver_with(env, &conf)?;
+    let resolver = resolver(&conf)?;
     render(&resolution, &|k| resolver.explain(k), args.json, out)
 }
 

@@ -5,7 +5,7 @@
 //! is exactly one JSON object, `{}` or `{"headers":{"Authorization":["…"]},"expires":"…Z"}`,
 //! written in one piece only once the answer is complete, with `expires` omitted (never `null`)
 //! when unknown. What the header is comes from [`crate::oci::Exchange`]; [`run`] builds one
-//! from the environment.
+//! from the seams it is handed (the HTTP client and token cache come from `app`).
 
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
@@ -13,10 +13,9 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 
 use crate::credential::RegistryAuth;
-use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::oci::cache::TokenCache;
-use crate::oci::http::{ClientConfig, UreqClient};
+use crate::oci::http::HttpClient;
 use crate::oci::{self, Answer, Exchange, InsecureFn};
 use crate::registry_key::RegistryKey;
 use crate::resolver::Resolver;
@@ -93,28 +92,26 @@ pub fn resolver_lookup(resolver: &Resolver, key: &RegistryKey) -> Result<Option<
     resolver.get_auth(key)
 }
 
-/// The production entry point: the real HTTP client, the user's token cache (when usable),
-/// the clock, and `resolver` for credentials. `insecure` says which `host[:port]` may use plain
-/// HTTP: the registries and mirrors marked `insecure` in registries.conf. Everything,
-/// credential lookup included, must be done by `deadline`.
+/// Answers one request with the seams the wiring (`app`) hands in: the HTTP client, the
+/// user's token cache (when usable), and `resolver` for credentials; the clock is read here.
+/// `insecure` says which `host[:port]` may use plain HTTP: the registries and mirrors marked
+/// `insecure` in registries.conf. Everything, credential lookup included, must be done by
+/// `deadline`.
 pub fn run(
     input: &[u8],
-    env: &Env,
     resolver: &Resolver,
+    http: &dyn HttpClient,
+    cache: Option<&TokenCache>,
     insecure: InsecureFn,
     deadline: Instant,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let http = UreqClient::new(ClientConfig::from_env(env));
-    let cache = env
-        .token_cache_dir()
-        .and_then(|dir| TokenCache::open(&dir, env.uid));
     let lookup = |key: &RegistryKey| resolver_lookup(resolver, key);
     let exchange = Exchange {
-        http: &http,
+        http,
         lookup: &lookup,
         insecure,
-        cache: cache.as_ref(),
+        cache,
         now: SystemTime::now(),
         budget: deadline.saturating_duration_since(Instant::now()),
     };

@@ -2,14 +2,17 @@
 //! front-ends.
 //!
 //! Detection is pure: it looks at the program name, the first argument and, for `get`, the
-//! first non-blank byte of stdin. The front-ends decode their wire input, call the resolver
+//! first non-blank byte of stdin, which is read here within its size limit ([`MAX_STDIN`]). The front-ends decode their wire input, call the resolver
 //! and encode the answer; they hold no lookup policy.
 
 pub mod bazel;
 pub mod docker;
 
 use std::ffi::OsStr;
+use std::io::Read;
 use std::path::Path;
+
+use crate::error::{Error, Result};
 
 /// The most ocicred reads from stdin on the protocol paths.
 pub const MAX_STDIN: usize = 1024 * 1024;
@@ -52,6 +55,34 @@ pub fn is_bazel_body(stdin: &[u8]) -> bool {
         .iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| *b == b'{')
+}
+
+/// Reads all of stdin, refusing more than [`MAX_STDIN`] bytes.
+pub fn read_stdin(stdin: &mut dyn Read) -> Result<Vec<u8>> {
+    let buf = read_bounded(stdin)?;
+    check_size(&buf)?;
+    Ok(buf)
+}
+
+/// Reads stdin up to one byte past [`MAX_STDIN`] (so that [`check_size`] can tell).
+pub fn read_bounded(stdin: &mut dyn Read) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    stdin
+        .take(MAX_STDIN as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::InvalidInput(format!("cannot read stdin: {e}")))?;
+    Ok(buf)
+}
+
+/// Refuses input larger than [`MAX_STDIN`] bytes.
+pub fn check_size(buf: &[u8]) -> Result<()> {
+    if buf.len() > MAX_STDIN {
+        return Err(Error::InvalidInput(format!(
+            "input is larger than {} bytes",
+            MAX_STDIN
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

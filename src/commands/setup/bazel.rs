@@ -16,6 +16,7 @@ use super::{Mode, Report, Target, state};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::registry_key::RegistryKey;
+use crate::resolver::Resolver;
 
 /// The first line of the block.
 pub const BEGIN: &str =
@@ -238,6 +239,16 @@ fn exe_path(env: &Env) -> Result<String> {
         )));
     }
     Ok(s.to_string())
+}
+
+/// The keys `resolver`'s stores hold credentials for: the default hosts of `setup bazel`. A
+/// failing store is the error only when nothing at all was found.
+pub fn held_keys(resolver: &Resolver) -> Result<Vec<String>> {
+    let (items, errors) = resolver.list();
+    match errors.into_iter().next() {
+        Some(e) if items.is_empty() => Err(e),
+        _ => Ok(items.into_iter().map(|i| i.key).collect()),
+    }
 }
 
 /// `ocicred setup bazel`. `held` lists the keys ocicred holds credentials for (the default
