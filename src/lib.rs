@@ -11,6 +11,8 @@ pub mod auth_json;
 pub mod cli;
 pub mod commands;
 pub mod credential;
+#[cfg(test)]
+mod debug_hygiene;
 pub mod env;
 pub mod error;
 pub mod fsio;
