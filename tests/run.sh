@@ -17,6 +17,8 @@ done
 # The tests need a C compiler (for ring) and the docker CLI (from Debian's docker.io if absent).
 command -v cc >/dev/null || missing+=(build-essential)
 command -v docker >/dev/null || missing+=(docker.io)
+# tests/it/architecture.rs runs tests/tools/module-cycles.py.
+command -v python3 >/dev/null || missing+=(python3)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${missing[*]}"

@@ -5,6 +5,8 @@
 /// the `Registry` builder (a real docker-registry), a scripted HTTP `Server`, and `require`.
 mod support;
 
+/// The module structure: no module imports one that imports it back.
+mod architecture;
 /// Bazel `get` against an in-process fake registry (what a real one cannot produce).
 mod bazel_fake;
 /// Bazel `get` against a real docker-registry (htpasswd and token auth).

@@ -24,7 +24,7 @@ def expand(tree):
     tree = tree.strip()
     m = re.match(r'^(.*?)\{(.*)\}$', tree, re.S)
     if not m:
-        return [re.sub(r'\s+as\s+\w+$', '', tree).strip()]
+        return [tree]  # may end in `as NAME`: split by `binding`
     prefix, inner = m.group(1), m.group(2)
     parts, depth, cur = [], 0, ''
     for ch in inner:
@@ -68,17 +68,30 @@ for m, f in mods.items():
         blocks.append((mm.end(), i, mm.group(1)))
     def scope(pos):
         return list(m) + [n for (a, b, n) in blocks if a <= pos < b]
-    found = []
+    def binding(p):
+        # `a::b as c` -> (`a::b`, `c`); `a::b::self` -> (`a::b`, `b`); `a::b` -> (`a::b`, `b`)
+        m2 = re.match(r'^(.*?)\s+as\s+(\w+)$', p, re.S)
+        path, name = (m2.group(1).strip(), m2.group(2)) if m2 else (p.strip(), None)
+        segs = [x for x in re.split(r'\s*::\s*', path) if x]
+        if segs and segs[-1] == 'self':
+            segs = segs[:-1]
+            path = '::'.join(segs)
+        if name is None and segs: name = segs[-1]
+        return path, name, segs
+    found, bound = [], []
     for u in re.finditer(r'\buse\s+([^;]+);', src):
-        found += [(u.start(), p) for p in expand(u.group(1))]
+        for p in expand(u.group(1)):
+            path, name, segs = binding(p)
+            found.append((u.start(), path))
+            bound.append((u.start(), path, name, segs))
     found += [(x.start(), x.group(0)) for x in re.finditer(r'\b(?:crate|super)(?:\s*::\s*\w+)+', src)]
-    # a `use` that names a module binds that name: `commands::resolve::run` then counts too
+    # a `use` that names a module binds that name (or its `as` name): `commands::resolve::run`
+    # then counts too
     aliases = {}
-    for pos, p in list(found):
-        segs = [x for x in re.split(r'\s*::\s*', p) if x]
-        t = resolve(scope(pos), p)
-        if t is not None and segs and segs[-1] not in ('self', '*') and t and t[-1] == segs[-1]:
-            aliases[segs[-1]] = p
+    for pos, path, name, segs in bound:
+        t = resolve(scope(pos), path)
+        if t is not None and t and segs and segs[-1] not in ('*', 'crate', 'super') and t[-1] == segs[-1] and name not in ('_', None):
+            aliases[name] = path
     for alias, p in aliases.items():
         for x in re.finditer(r'(?<![:\w])' + alias + r'(?:\s*::\s*\w+)+', src):
             found.append((x.start(), p + x.group(0)[len(alias):]))
