@@ -10,8 +10,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use divan::Bencher;
-use ocicred::auth_json::{AuthJson, AuthLookup};
-use ocicred::env::AuthFileFormat;
+use ocicred::auth_file::{AuthFileFormat, AuthJson, AuthLookup};
 use ocicred::registries_conf::{matching, merge, parse};
 use ocicred::registry_key::RegistryKey;
 

@@ -14,9 +14,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use ocicred::auth_json::{AuthJson, AuthLookup, FileAnswer};
+use ocicred::auth_file::{AuthFileFormat, AuthJson, AuthLookup, FileAnswer};
 use ocicred::credential::Credential;
-use ocicred::env::AuthFileFormat;
 use ocicred::error::{NOT_FOUND_TEXT, Result};
 use ocicred::oci::{challenge, target, token};
 use ocicred::protocol::bazel;

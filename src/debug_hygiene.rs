@@ -5,9 +5,9 @@
 //! imports (inside `secret.rs` it made `secret` and the modules it names import each other in a
 //! circle).
 
-use crate::auth_json::AuthJson;
+use crate::auth_file::{AuthFileFormat, AuthJson};
 use crate::credential::{Credential, decode_auth, encode_auth};
-use crate::env::{AuthFileFormat, Env};
+use crate::env::Env;
 use crate::protocol::docker::parse_store;
 use crate::registry_key::RegistryKey;
 use crate::secret::Secret;

@@ -2,13 +2,15 @@
 //!
 //! `Env::from_process` is the only place in the crate that reads `std::env`; everything else
 //! receives an `Env` (tests build one with a struct literal). The path functions here are pure:
-//! they decide where files would be, and never look at the filesystem.
+//! they decide where files would be, and never look at the filesystem. The auth files' format
+//! is in [`crate::auth_file`]; here is only which of them are read, and in which order.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 
+use crate::auth_file::{AuthFile, AuthFileFormat};
 use crate::secret::Secret;
 
 /// What ocicred reads from its environment. `Debug` hides the user and password a proxy URL
@@ -327,33 +329,6 @@ impl Env {
         match &self.xdg_runtime_dir {
             Some(dir) => Some(dir.join("ocicred")),
             None => self.cache_home().map(|d| d.join("ocicred")),
-        }
-    }
-}
-
-/// How an auth file is laid out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthFileFormat {
-    /// auth.json / config.json: `{"auths": {...}, "credHelpers": {...}, "credsStore": "..."}`.
-    Auths,
-    /// Legacy `~/.dockercfg`: the top level is the auths map.
-    Legacy,
-}
-
-/// One auth file in the lookup order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuthFile {
-    /// Where it is.
-    pub path: PathBuf,
-    /// How it is laid out.
-    pub format: AuthFileFormat,
-}
-
-impl AuthFile {
-    fn new(path: &Path, format: AuthFileFormat) -> Self {
-        AuthFile {
-            path: path.to_path_buf(),
-            format,
         }
     }
 }

@@ -7,7 +7,7 @@
 //! [`env::Env`] and hands stdin/stdout to [`cli::run`], which parses argv and dispatches.
 
 pub mod app;
-pub mod auth_json;
+pub mod auth_file;
 pub mod cli;
 pub mod commands;
 pub mod credential;

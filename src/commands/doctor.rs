@@ -15,16 +15,16 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::auth_json::AuthJson;
+use crate::auth_file::{AuthFileFormat, AuthJson};
 use crate::commands::printable;
 use crate::credential::{AuthFieldError, decode_auth};
-use crate::env::{AuthFileFormat, Env};
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::ocicred_config::{self, OcicredConfig, StoreKind, line_col, toml_error};
 use crate::registries_conf;
 use crate::registry_key::RegistryKey;
 use crate::route::Target;
-use crate::source::auth_file::DocumentError;
+use crate::source::auth_files::DocumentError;
 use crate::source::env as envsrc;
 use crate::source::helper::find_program;
 use crate::source::{AUTH_FILES_NAME, SELF_NAME};
@@ -393,12 +393,12 @@ fn check_auth_text(
         return false;
     };
     if format == AuthFileFormat::Auths
-        && let Some((name, kind)) = crate::auth_json::bad_map_field(root)
+        && let Some((name, kind)) = crate::auth_file::bad_map_field(root)
     {
         r.add(
             path,
             line_of(text, &format!("\"{name}\"")),
-            crate::auth_json::bad_map_field_message(name, kind),
+            crate::auth_file::bad_map_field_message(name, kind),
             format!("make {name} a JSON object ({{\"registry\": {{…}}}}); until then ocicred, docker and podman refuse this file, and ocicred never rewrites it"),
         );
         return false;

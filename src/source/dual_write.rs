@@ -8,11 +8,11 @@
 
 use std::path::PathBuf;
 
+use crate::auth_file::load_for_write;
 use crate::credential::Credential;
 use crate::error::Result;
 use crate::fsio;
 use crate::registry_key::RegistryKey;
-use crate::source::auth_file::load_for_write;
 use crate::source::{Found, Listed, Source};
 
 /// The wrapped own store plus docker's config.json.

@@ -20,12 +20,12 @@
 use std::path::Path;
 use std::rc::Rc;
 
-use crate::auth_json::AuthJson;
+use crate::auth_file::{AuthFileFormat, AuthJson};
 use crate::credential::Credential;
-use crate::env::{AuthFileFormat, EnvVars};
+use crate::env::EnvVars;
 use crate::error::{Error, Result};
 use crate::registry_key::{DOCKER_HUB, RegistryKey};
-use crate::source::auth_file::{Document, DocumentError, lookup_document};
+use crate::source::auth_files::{Document, DocumentError, lookup_document};
 use crate::source::helper::{HelperRunner, HubSpelling};
 use crate::source::{Found, Listed, Origin, Source};
 

@@ -5,7 +5,7 @@
 //! registries.conf's `credential-helpers` does; the resolver asks them in order. Sources know
 //! their own storage; they hold no policy about order or fallbacks.
 
-pub mod auth_file;
+pub mod auth_files;
 pub mod dual_write;
 pub mod env;
 pub mod helper;

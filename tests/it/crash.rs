@@ -6,9 +6,8 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use ocicred::auth_json::AuthJson;
+use ocicred::auth_file::{AuthFileFormat, AuthJson};
 use ocicred::credential::Credential;
-use ocicred::env::AuthFileFormat;
 use ocicred::registry_key::RegistryKey;
 
 use crate::support::*;

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::state::{self, Record, State};
 use super::{Mode, Report, Target};
-use crate::auth_json::AuthJson;
+use crate::auth_file::{self, AuthFileFormat, AuthJson};
 use crate::credential::Credential;
-use crate::env::{AuthFileFormat, Env};
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::registry_key::RegistryKey;
 use crate::source::Source;
@@ -266,9 +266,7 @@ pub fn run(
     let _lock = target.lock()?;
     let original = target.read()?;
     let mut json = match &original {
-        Some(bytes) => {
-            AuthJson::parse(bytes, AuthFileFormat::Auths).map_err(|e| Error::json(&path, &e))?
-        }
+        Some(bytes) => auth_file::parse_file(&path, bytes, AuthFileFormat::Auths)?,
         None => AuthJson::default(),
     };
     if let Some(problem) = json.shape_problem() {

@@ -3,14 +3,16 @@
 //! It owns reading the files in order (first hit wins), following a file's `credHelpers` and
 //! `credsStore` to external helpers, and writing the one file that `store`/`erase` change. A
 //! file that does not parse stops the search with an error naming it and the line/column,
-//! and is never rewritten.
+//! and is never rewritten. The file format itself (the model, the borrowed lookup `get` uses,
+//! loading from disk) is in [`crate::auth_file`].
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::auth_json::{AuthJson, AuthLookup, FileAnswer};
+use crate::auth_file::{
+    AuthFile, AuthFileFormat, AuthLookup, EntryError, FileAnswer, load, load_for_write,
+};
 use crate::credential::Credential;
-use crate::env::{AuthFile, AuthFileFormat};
 use crate::error::{Error, Result};
 use crate::fsio;
 use crate::registry_key::RegistryKey;
@@ -54,28 +56,6 @@ impl AuthFilesSource {
     }
 }
 
-/// Loads and parses one auth file; `Ok(None)` when it does not exist.
-pub fn load(path: &Path, format: AuthFileFormat) -> Result<Option<AuthJson>> {
-    match fsio::read_optional(path)? {
-        None => Ok(None),
-        Some(bytes) => AuthJson::parse(&bytes, format)
-            .map(Some)
-            .map_err(|e| Error::json(path, &e)),
-    }
-}
-
-/// Loads the auth file a writer holds the lock on (a regular file of the user's, read
-/// without following a symlink); `Ok(None)` when it does not exist.
-pub fn load_for_write(target: &fsio::WriteTarget) -> Result<Option<AuthJson>> {
-    let path = target.path();
-    match target.read()? {
-        None => Ok(None),
-        Some(bytes) => AuthJson::parse(&bytes, AuthFileFormat::Auths)
-            .map(Some)
-            .map_err(|e| Error::json(&path, &e)),
-    }
-}
-
 /// One docker-format document to look a key up in: an auth file's bytes, or the content of
 /// `$DOCKER_AUTH_CONFIG` (README.md#credentials-from-the-environment-ci).
 pub struct Document<'a> {
@@ -92,7 +72,7 @@ pub enum DocumentError {
     /// It is not valid JSON (or not the expected shape).
     Json(serde_json::Error),
     /// The entry that decides is broken.
-    Entry(crate::auth_json::EntryError),
+    Entry(EntryError),
     /// A helper it names failed.
     Other(Error),
 }

@@ -1,18 +1,16 @@
-//! The auth-file model: docker's `config.json`, containers' `auth.json`, legacy `.dockercfg`.
+//! The owned auth-file model ([`AuthJson`]): the whole file parsed, for lookups over every
+//! entry (`list`, `doctor`) and for edits.
 //!
 //! It owns reading a parsed file (which entry answers a key, whether a helper must be asked
 //! instead) and editing it (upsert and remove entries) while keeping every unknown field and
-//! the order of everything else. Pure: it works on JSON values; loading and saving belong to
-//! `fsio`. Field names match case-insensitively, as Go's `encoding/json` does.
-
-mod fast;
-
-pub use fast::AuthLookup;
+//! the order of everything else. Pure: it works on JSON values; reading the file from disk is
+//! in [`super::load`], one key's read-only lookup in [`super::lookup`]. Field names match
+//! case-insensitively, as Go's `encoding/json` does.
 
 use serde_json::{Map, Value};
 
+use super::AuthFileFormat;
 use crate::credential::{AuthFieldError, Credential, decode_auth, encode_auth};
-use crate::env::AuthFileFormat;
 use crate::registry_key::RegistryKey;
 use crate::secret::Secret;
 
@@ -20,8 +18,8 @@ use crate::secret::Secret;
 /// `Debug` shows the layout and the top-level field names, never a value (they hold secrets).
 #[derive(Clone, Default, PartialEq)]
 pub struct AuthJson {
-    root: Map<String, Value>,
-    format: Option<AuthFileFormat>,
+    pub(super) root: Map<String, Value>,
+    pub(super) format: Option<AuthFileFormat>,
 }
 
 impl std::fmt::Debug for AuthJson {
@@ -66,7 +64,10 @@ const SECRET_FIELDS: &[&str] = &[
 ];
 
 /// Looks up a field by name, ignoring ASCII case; an exact match wins.
-fn field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<(&'a String, &'a Value)> {
+pub(super) fn field<'a>(
+    map: &'a Map<String, Value>,
+    name: &str,
+) -> Option<(&'a String, &'a Value)> {
     map.get_key_value(name)
         .or_else(|| map.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)))
 }
@@ -98,7 +99,7 @@ pub fn bad_map_field_message(name: &str, kind: &str) -> String {
 }
 
 /// [`bad_map_field`] as a parse error.
-fn section_error(root: &Map<String, Value>) -> Option<serde_json::Error> {
+pub(super) fn section_error(root: &Map<String, Value>) -> Option<serde_json::Error> {
     bad_map_field(root)
         .map(|(name, kind)| serde::de::Error::custom(bad_map_field_message(name, kind)))
 }
@@ -139,7 +140,7 @@ impl AuthJson {
         })
     }
 
-    fn is_legacy(&self) -> bool {
+    pub(super) fn is_legacy(&self) -> bool {
         self.format == Some(AuthFileFormat::Legacy)
     }
 
@@ -227,7 +228,7 @@ impl AuthJson {
     }
 
     /// The `credHelpers`/`credsStore` part of [`AuthJson::lookup`] alone.
-    fn helper_or_store(&self, key: &RegistryKey) -> Option<FileAnswer> {
+    pub(super) fn helper_or_store(&self, key: &RegistryKey) -> Option<FileAnswer> {
         if let Some(helper) = self.helper_for(key) {
             return Some(FileAnswer::Helper {
                 helper: helper.to_string(),
@@ -496,7 +497,7 @@ impl AuthJson {
 
 /// The key an `auths` key names: its normalised form, or in a legacy `.dockercfg` (whose keys
 /// are registries, never namespaces) only its host, as containers/image reads them.
-fn normalise_key(k: &str, legacy: bool) -> Option<RegistryKey> {
+pub(super) fn normalise_key(k: &str, legacy: bool) -> Option<RegistryKey> {
     let key = RegistryKey::parse(k).ok()?;
     Some(if legacy { key.host_only() } else { key })
 }
@@ -506,7 +507,10 @@ fn normalise_key(k: &str, legacy: bool) -> Option<RegistryKey> {
 /// not valid base64 or has no `:`: such an entry is skipped as containers/image skips it
 /// (README.md#where-credentials-are-looked-up: the search goes on in the next file; `doctor`
 /// reports the entry).
-fn decode_entry(_key: &str, entry: Option<&Value>) -> Result<Option<Credential>, EntryError> {
+pub(super) fn decode_entry(
+    _key: &str,
+    entry: Option<&Value>,
+) -> Result<Option<Credential>, EntryError> {
     let Some(Value::Object(entry)) = entry else {
         return Ok(None);
     };

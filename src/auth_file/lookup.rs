@@ -1,4 +1,5 @@
-//! The read-only lookup path: one key against an auth file's bytes, without building the file.
+//! The borrowed auth-file lookup ([`AuthLookup`]): one key against a file's bytes, without
+//! building the file. This is what `get` uses.
 //!
 //! `get` needs one entry of a file that may hold thousands. [`AuthLookup::parse`] walks the
 //! bytes once with serde_json's own parser (so it accepts and rejects exactly what
@@ -15,8 +16,10 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::{AuthJson, EntryError, FileAnswer, decode_entry, field, section_error};
-use crate::env::AuthFileFormat;
+use super::AuthFileFormat;
+use super::model::{
+    AuthJson, EntryError, FileAnswer, decode_entry, field, normalise_key, section_error,
+};
 use crate::registry_key::{DOCKER_HUB, RegistryKey};
 
 /// What one auth file says about one key, read without building the whole file.
@@ -209,7 +212,7 @@ impl Ctx<'_> {
         if exact.is_some() || !contains_ignore_ascii_case(key, self.needle) {
             return (exact, None);
         }
-        let normalised = super::normalise_key(key, self.legacy)
+        let normalised = normalise_key(key, self.legacy)
             .and_then(|k| self.candidates.iter().position(|(c, _)| *c == k));
         (None, normalised)
     }
@@ -411,27 +414,27 @@ mod tests {
     const ALICE: &str = "YWxpY2U6c2VjcmV0"; // alice:secret
     const BOB: &str = "Ym9iOnB3"; // bob:pw
 
-    /// Asserts that the fast path and the full model agree on `text` for every key in `keys`:
+    /// Asserts that the borrowed lookup and the full model agree on `text` for every key in `keys`:
     /// the same parse error (message and position), or the same answers.
     fn agree(text: &str, format: AuthFileFormat, keys: &[&str]) {
         let full = AuthJson::parse(text.as_bytes(), format);
         for k in keys {
             let key = RegistryKey::parse(k).unwrap();
-            let fast = AuthLookup::parse(text.as_bytes(), format, &key);
-            match (&full, fast) {
+            let borrowed = AuthLookup::parse(text.as_bytes(), format, &key);
+            match (&full, borrowed) {
                 (Err(a), Err(b)) => {
                     assert_eq!(a.to_string(), b.to_string(), "{text:?}");
                     assert_eq!((a.line(), a.column()), (b.line(), b.column()));
                 }
-                (Ok(full), Ok(fast)) => {
-                    assert_eq!(full.lookup(&key), fast.lookup(), "{text:?} key {k}");
+                (Ok(full), Ok(borrowed)) => {
+                    assert_eq!(full.lookup(&key), borrowed.lookup(), "{text:?} key {k}");
                     assert_eq!(
                         full.lookup_auths(&key),
-                        fast.lookup_auths(),
+                        borrowed.lookup_auths(),
                         "{text:?} key {k}"
                     );
                 }
-                (a, b) => panic!("{text:?}: full {a:?} fast {b:?}"),
+                (a, b) => panic!("{text:?}: full {a:?} borrowed {b:?}"),
             }
         }
     }
@@ -520,7 +523,7 @@ mod tests {
             r#"{"auths":null}"#.to_string(),
             r#"{"auths":[{"h":1}],"credHelpers":"x"}"#.to_string(),
             r#"{"a\u0075ths":{"\u0068":{"auth":"YWxpY2U6c2VjcmV0"}}}"#.to_string(),
-            // non-ASCII text (the UTF-8 fast path)
+            // non-ASCII text (the valid-UTF-8 path)
             r#"{"ü":"ß","auths":{"h":{"auth":"YWxpY2U6c2VjcmV0","email":"é@x"},"ħ.io":{}}}"#
                 .to_string(),
             String::new(),
