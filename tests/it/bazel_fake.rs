@@ -37,12 +37,7 @@ fn requests_exactly_as_bazel_writes_them() {
         s.addr
     );
     let out = home.get_raw(req.as_bytes());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = bazel_answer(&out);
     assert_eq!(authorization(&v).as_deref(), Some("Bearer T"));
     let tok = s
         .requests()
@@ -150,19 +145,6 @@ fn identity_token_posts_then_falls_back_to_get_on_404() {
     assert_eq!(authorization(&v).as_deref(), Some("Bearer VIA-POST"));
 }
 
-fn assert_one_line_failure(out: &std::process::Output) -> String {
-    assert!(!out.status.success());
-    assert!(
-        out.stdout.is_empty(),
-        "stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let err = String::from_utf8(out.stderr.clone()).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.ends_with('\n'));
-    err
-}
-
 #[test]
 fn unreachable_registry_fails_fast_with_one_line() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -175,7 +157,7 @@ fn unreachable_registry_fails_fast_with_one_line() {
     let out = home
         .get_raw(format!(r#"{{"uri":"http://127.0.0.1:{port}/v2/a/manifests/v1"}}"#).as_bytes());
     let took = start.elapsed();
-    let err = assert_one_line_failure(&out);
+    let err = assert_bazel_error(&out);
     assert!(err.starts_with("ocicred: "), "{err}");
     assert!(took < Duration::from_secs(3), "{took:?}");
 }
@@ -188,7 +170,7 @@ fn slow_endpoints_time_out_well_under_bazels_ten_seconds() {
     let start = Instant::now();
     let out = home.get_raw(format!(r#"{{"uri":"{}"}}"#, uri(&hang, "a/manifests/v1")).as_bytes());
     let took = start.elapsed();
-    let err = assert_one_line_failure(&out);
+    let err = assert_bazel_error(&out);
     assert!(err.contains("timed out"), "{err}");
     assert!(took < Duration::from_secs(5), "{took:?}");
     // A registry whose token endpoint hangs.
@@ -208,7 +190,7 @@ fn slow_endpoints_time_out_well_under_bazels_ten_seconds() {
     });
     let start = Instant::now();
     let out = home.get_raw(format!(r#"{{"uri":"{}"}}"#, uri(&s, "a/manifests/v1")).as_bytes());
-    assert_one_line_failure(&out);
+    assert_bazel_error(&out);
     assert!(
         start.elapsed() < Duration::from_secs(8),
         "{:?}",
@@ -259,7 +241,7 @@ fn open_registry_gets_empty_object() {
 fn plain_http_to_a_remote_host_is_refused_before_any_request() {
     let out =
         TestEnv::new().get_raw(br#"{"uri":"http://registry.example.invalid/v2/a/manifests/v1"}"#);
-    let err = assert_one_line_failure(&out);
+    let err = assert_bazel_error(&out);
     assert!(err.contains("refusing plain http"), "{err}");
 }
 
@@ -274,7 +256,7 @@ fn bad_requests_are_one_line_errors() {
         b" {\"uri\": [}",
     ] {
         let out = home.get_raw(bad);
-        assert_one_line_failure(&out);
+        assert_bazel_error(&out);
     }
 }
 
@@ -293,11 +275,7 @@ fn broken_or_unwritable_cache_never_fails_a_call() {
             c.env("XDG_RUNTIME_DIR", &file);
         },
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_bazel_ok(&out);
     // Corrupt every cache file: the next call exchanges again and still answers.
     let home = TestEnv::new();
     home.get(&uri(&s, "b/manifests/v1"));
@@ -309,11 +287,10 @@ fn broken_or_unwritable_cache_never_fails_a_call() {
     assert_eq!(authorization(&v).as_deref(), Some("Bearer T"));
     assert_eq!(s.count(|r| r.path.starts_with("/token")), n + 1);
     // A read-only cache directory: calls still work.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(home.cache_dir(), std::fs::Permissions::from_mode(0o500)).unwrap();
+    set_mode(&home.cache_dir(), 0o500);
     let v = home.get(&uri(&s, "c/manifests/v1"));
     assert_eq!(authorization(&v).as_deref(), Some("Bearer T"));
-    std::fs::set_permissions(home.cache_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    set_mode(&home.cache_dir(), 0o700);
 }
 
 #[test]
@@ -324,11 +301,7 @@ fn parallel_cold_calls_probe_and_exchange_once() {
     let kids: Vec<_> = (0..16).map(|_| home.spawn_get(&u)).collect();
     for k in kids {
         let out = k.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_bazel_ok(&out);
         assert!(
             out.stdout
                 .starts_with(br#"{"headers":{"Authorization":["Bearer P"]},"expires":""#)
@@ -354,7 +327,7 @@ fn plain_http_is_allowed_for_registries_marked_insecure() {
         },
     );
     // Not refused by policy: it gets as far as trying to connect (no such host here).
-    let err = assert_one_line_failure(&out);
+    let err = assert_bazel_error(&out);
     assert!(!err.contains("refusing plain http"), "{err}");
 }
 

@@ -190,12 +190,10 @@ fn cache_makes_repeat_calls_free_and_survives_a_dead_registry() {
     assert_eq!(issuer.token_requests(), 2);
     assert_ne!(authorization(&other), authorization(&first));
     // The cache directory is private.
-    use std::os::unix::fs::PermissionsExt;
-    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&home.cache_dir()), 0o700);
+    assert_eq!(mode_of(&home.cache_dir()), 0o700);
     for e in std::fs::read_dir(home.cache_dir()).unwrap() {
         let p = e.unwrap().path();
-        assert_eq!(mode(&p), 0o600, "{}", p.display());
+        assert_eq!(mode_of(&p), 0o600, "{}", p.display());
         // Bytes, not text: the registries.conf cache (binary) shares this directory.
         let bytes = std::fs::read(&p).unwrap();
         let text = String::from_utf8_lossy(&bytes);
@@ -236,12 +234,7 @@ fn sixteen_parallel_cold_calls_make_one_exchange() {
     let mut answers = Vec::new();
     for c in children {
         let out = c.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        answers.push(authorization(&serde_json::from_slice(&out.stdout).unwrap()).unwrap());
+        answers.push(authorization(&bazel_answer(&out)).unwrap());
     }
     assert_eq!(reg.issuer.as_ref().unwrap().token_requests(), 1);
     assert!(answers.iter().all(|a| *a == answers[0]));

@@ -33,9 +33,7 @@ fn token_registry() -> Server {
 }
 
 fn request(s: &Server, repo: &str) -> Vec<u8> {
-    serde_json::json!({ "uri": format!("http://{}/v2/{repo}/manifests/latest", s.addr) })
-        .to_string()
-        .into_bytes()
+    bazel_request(&format!("http://{}/v2/{repo}/manifests/latest", s.addr))
 }
 
 /// Every cache file that is not a lock or a temp file parses as JSON.
@@ -77,13 +75,10 @@ fn token_cache_survives_get_killed_at_random_moments() {
     let cache = home.cache_dir();
 
     let trials = 200;
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
     let (mut answered, mut killed) = (0, 0);
     for i in 0..trials {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let wait = Duration::from_nanos(seed % (full.as_nanos() as u64 * 6 / 5));
+        let wait = Duration::from_nanos(rng.below(full.as_nanos() as u64 * 6 / 5));
         let mut child = home
             .get_command()
             .stdin(Stdio::piped())
@@ -209,20 +204,9 @@ fn response_bodies_are_capped() {
         }
     });
     let home = TestEnv::new();
-    let mut c = home.command(require("time"));
-    c.arg("-v").arg(ocicred_bin()).arg("get");
-    let out = run(c, &request(&s, "big"));
+    let (out, rss) = home.peak_rss_kib(&ocicred_bin(), &["get"], &request(&s, "big"));
     assert_ne!(out.code, 0, "{out:#?}");
     assert!(out.stdout.is_empty(), "{out:#?}");
-    let rss: u64 = out
-        .stderr
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap();
     eprintln!("16 MB token response: peak RSS {rss} KiB");
     assert!(rss < 40 * 1024, "peak RSS {rss} KiB for a 16 MB body");
     let first = out.stderr.lines().next().unwrap();

@@ -16,27 +16,6 @@ use std::sync::{Arc, Mutex};
 use crate::keyring::KeyringSession;
 use crate::support::*;
 
-/// A Go-built client from `tests/go/build.sh`; a missing one fails the test naming the script.
-// The test reads OCICRED_GO_CACHE itself, as build.sh does (the product reads only through Env).
-#[allow(clippy::disallowed_methods)]
-pub fn go_tool(name: &str) -> PathBuf {
-    let cache = std::env::var_os("OCICRED_GO_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/go-tools"));
-    let cache = if cache.is_absolute() {
-        cache
-    } else {
-        repo().join(cache)
-    };
-    let bin = cache.join("bin").join(name);
-    assert!(
-        bin.is_file(),
-        "{name} is missing from {}: build it with tests/go/build.sh (tests/run.sh runs it first)",
-        bin.parent().unwrap().display()
-    );
-    bin
-}
-
 /// Where ocicred keeps what it is given.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Store {

@@ -65,7 +65,7 @@ fn login_checks_the_password_before_storing() {
     assert_eq!(out.code, 0, "{out:#?}");
     assert!(out.stdout.contains(&reg.host), "{out:#?}");
     let got = env.helper("get", reg.host.as_bytes());
-    assert_eq!(got.stdout, "credentials not found in native keychain\n");
+    assert_eq!(got.stdout, NOT_FOUND);
     let out = run(env.ocicred(&["logout", &reg.host]), b"");
     assert_eq!(
         (out.code, out.stdout.trim()),

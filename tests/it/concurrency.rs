@@ -7,8 +7,6 @@ use std::process::{Child, Stdio};
 
 use crate::support::*;
 
-const NOT_FOUND: &str = "credentials not found in native keychain\n";
-
 fn spawn(env: &TestEnv, action: &str, body: String) -> Child {
     let mut child = env
         .command(env.bin.join("docker-credential-ocicred"))

@@ -12,18 +12,6 @@ use ocicred::registry_key::RegistryKey;
 
 use crate::support::*;
 
-/// A small xorshift generator: reproducible kill moments without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// The bytes `store` writes for `key` on top of `old`, computed with the library.
 fn expected_after_store(old: &[u8], key: &str, user: &str, secret: &str) -> Vec<u8> {
     let mut f = AuthJson::parse(old, AuthFileFormat::Auths).unwrap();
@@ -78,13 +66,13 @@ fn store_killed_at_random_moments_leaves_old_or_new_content() {
 
     let trials = 200;
     let (mut old_kept, mut new_written) = (0, 0);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let mut done = 0;
     for i in 1..=trials {
         let (key, user, secret, body) = store_body(i);
         let old = std::fs::read(&path).unwrap();
         let new = expected_after_store(&old, &key, &user, &secret);
-        let wait = Duration::from_nanos(rng.next() % (full.as_nanos() as u64 * 6 / 5));
+        let wait = Duration::from_nanos(rng.below(full.as_nanos() as u64 * 6 / 5));
         let mut child = env
             .command(env.bin.join("docker-credential-ocicred"))
             .arg("store")

@@ -38,7 +38,7 @@ use base64::engine::general_purpose::STANDARD;
 use ocicred::env::Env;
 use serde_json::{Value, json};
 
-use crate::support::{ocicred_bin, repo};
+use crate::support::{NOT_FOUND, go_tool, ocicred_bin, repo};
 
 /// The seed of the run `cargo test` does.
 const FIXED_SEED: u64 = 0x0c1c_7ed5_eed5;
@@ -825,7 +825,7 @@ fn get_answer(code: i32, out: &str) -> Cred {
             secret: v["Secret"].as_str().unwrap().to_string(),
         };
     }
-    if out == "credentials not found in native keychain\n" {
+    if out == NOT_FOUND {
         return Cred::None;
     }
     Cred::Error(out.trim().to_string())
@@ -891,20 +891,6 @@ fn ask_oracle(oracle: &str, lines: Vec<String>) -> Vec<Value> {
     writer.join().unwrap();
     assert!(child.wait().unwrap().success(), "{oracle} failed");
     out
-}
-
-/// A Go-built tool, built by tests/go/build.sh (a missing one fails the test).
-fn go_tool(name: &str) -> PathBuf {
-    let cache = std::env::var_os("OCICRED_GO_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target/go-tools"));
-    let p = cache.join("bin").join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run tests/go/build.sh (tests/run.sh does)",
-        p.display()
-    );
-    p
 }
 
 // ---------------------------------------------------------------------------------------------

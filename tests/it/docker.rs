@@ -1,7 +1,5 @@
 use crate::support::*;
 
-const NOT_FOUND: &str = "credentials not found in native keychain\n";
-
 fn store(env: &TestEnv, server: &str, user: &str, secret: &str) {
     let body =
         format!("{{\"ServerURL\":\"{server}\",\"Username\":\"{user}\",\"Secret\":\"{secret}\"}}\n");

@@ -8,15 +8,7 @@ use crate::support::*;
 
 /// The `(Username, Secret)` a docker `get` for `server` answers, or `None` for not found.
 fn get(env: &TestEnv, server: &str) -> Option<(String, String)> {
-    let out = env.helper("get", server.as_bytes());
-    if out.code != 0 {
-        assert_eq!(
-            out.stdout, "credentials not found in native keychain\n",
-            "{server}: {out:#?}"
-        );
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let v = env.docker_get(server)?;
     assert_eq!(v["ServerURL"], server.trim());
     Some((
         v["Username"].as_str().unwrap().into(),
@@ -30,10 +22,6 @@ fn pair(u: &str, p: &str) -> Option<(String, String)> {
 
 fn config(env: &TestEnv, text: &str) -> std::path::PathBuf {
     env.write(".config/ocicred/config.toml", text)
-}
-
-fn store_body(server: &str, user: &str, secret: &str) -> Vec<u8> {
-    format!(r#"{{"ServerURL":"{server}","Username":"{user}","Secret":"{secret}"}}"#).into_bytes()
 }
 
 #[test]
@@ -485,27 +473,14 @@ fn skopeo_copy_with_credentials_only_in_the_environment() {
         "hello from the environment",
     );
     let dest = format!("docker://{}/ci/hello:v1", reg.host);
-    let push = [
-        "copy",
-        "--dest-tls-verify=false",
-        &format!("oci:{}:v1", image.display()),
-        &dest,
-    ]
-    .map(String::from);
-    let push: Vec<&str> = push.iter().map(String::as_str).collect();
-    let out = env.skopeo(&push);
+    let out = env.skopeo_push(&image, &dest);
     assert_ne!(out.code, 0, "the registry refuses without credentials");
     env.set(&format!("DOCKER_127_0_0_1_{}_USR", reg.port), "alice");
     env.set(&format!("DOCKER_127_0_0_1_{}_PSW", reg.port), "Env-reg-pw");
-    let out = env.skopeo(&push);
+    let out = env.skopeo_push(&image, &dest);
     assert_eq!(out.code, 0, "push with env credentials: {out:#?}");
     let pulled = env.root.path().join("pulled");
-    let out = env.skopeo(&[
-        "copy",
-        "--src-tls-verify=false",
-        &dest,
-        &format!("oci:{}:v1", pulled.display()),
-    ]);
+    let out = env.skopeo_pull(&dest, &pulled);
     assert_eq!(out.code, 0, "pull with env credentials: {out:#?}");
     assert!(!env.auth_json().exists(), "nothing was written");
     // The same registry through a wildcard route to the probe helper (which answers with the
@@ -626,12 +601,7 @@ fn bazel_get_with_credentials_only_in_the_environment() {
         c.env(format!("DOCKER_127_0_0_1_{port}_USR"), "alice")
             .env(format!("DOCKER_127_0_0_1_{port}_PSW"), "secret");
     });
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = bazel_answer(&out);
     let auth = authorization(&v).unwrap();
     assert!(auth.starts_with("Bearer "), "{v}");
     assert!(v["expires"].is_string(), "{v}");
@@ -665,12 +635,7 @@ fn bazel_get_with_credentials_only_in_the_environment() {
     let out = home.get_with(request.as_bytes(), |c| {
         c.env("REGISTRY_TOKEN", &token);
     });
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = bazel_answer(&out);
     assert_eq!(
         v,
         serde_json::json!({"headers": {"Authorization": [format!("Bearer {token}")]}})
@@ -691,8 +656,5 @@ fn bazel_get_with_credentials_only_in_the_environment() {
     let mut c = home.ocicred(&["get"]);
     c.env("REGISTRY_TOKEN", &token);
     let out = run(c, format!("127.0.0.1:{port}/env/app").as_bytes());
-    assert_eq!(
-        out.stdout, "credentials not found in native keychain\n",
-        "{out:#?}"
-    );
+    assert_eq!(out.stdout, NOT_FOUND, "{out:#?}");
 }

@@ -166,24 +166,6 @@ fn deeply_nested_json_is_refused_in_one_line() {
     );
 }
 
-/// Peak RSS (KiB) of `program args` fed `stdin`, through `/usr/bin/time -v`.
-fn peak_rss_kib(env: &TestEnv, program: &Path, args: &[&str], stdin: &[u8]) -> (Out, u64) {
-    let time = require("time");
-    let mut c = env.command(time);
-    c.arg("-v").arg(program).args(args);
-    let out = run(c, stdin);
-    let rss = out
-        .stderr
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no RSS in {out:#?}"));
-    (out, rss)
-}
-
 #[test]
 fn a_hundred_megabytes_on_stdin_is_refused_with_small_memory() {
     let env = TestEnv::new();
@@ -203,7 +185,7 @@ fn a_hundred_megabytes_on_stdin_is_refused_with_small_memory() {
         (&ocicred, &["get"]),
         (&ocicred, &["store"]),
     ] {
-        let (out, rss) = peak_rss_kib(&env, program, args, &huge);
+        let (out, rss) = env.peak_rss_kib(program, args, &huge);
         assert_eq!(out.code, 1, "{args:?}: {out:#?}");
         assert_eq!(
             out.stdout, "input is larger than 1048576 bytes\n",
@@ -218,7 +200,7 @@ fn a_hundred_megabytes_on_stdin_is_refused_with_small_memory() {
     // A Bazel-shaped body of 100 MB through `ocicred get` is refused the same way.
     let mut body = b"{\"uri\":\"https://h.example/v2/\",\"x\":\"".to_vec();
     body.resize(100 * 1024 * 1024, b'a');
-    let (out, rss) = peak_rss_kib(&env, &ocicred, &["get"], &body);
+    let (out, rss) = env.peak_rss_kib(&ocicred, &["get"], &body);
     assert_eq!(out.code, 1, "{out:#?}");
     assert!(rss < 32 * 1024, "bazel body: peak RSS {rss} KiB");
 }
@@ -239,7 +221,7 @@ fn a_hundred_megabyte_auth_file_is_refused_without_reading_it() {
         ),
         (&["list"], b""),
     ] {
-        let (out, rss) = peak_rss_kib(&env, &helper, args, stdin);
+        let (out, rss) = env.peak_rss_kib(&helper, args, stdin);
         assert_one_line_failure(&out, &format!("{args:?}"));
         assert!(out.stdout.contains("file is larger than"), "{out:#?}");
         assert!(rss < 32 * 1024, "{args:?}: peak RSS {rss} KiB");

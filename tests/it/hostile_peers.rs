@@ -12,34 +12,8 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-    set_mode(&p, 0o755);
-    p
-}
-
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A Bazel request for `uri`, exactly as Bazel writes it.
-fn bazel_req(uri: &str) -> Vec<u8> {
-    serde_json::json!({ "uri": uri }).to_string().into_bytes()
-}
-
-/// Asserts Bazel's error shape: non-zero exit, nothing on stdout, one line on stderr.
-fn assert_bazel_error(o: &Output) {
-    assert!(!o.status.success(), "{o:?}");
-    assert!(
-        o.stdout.is_empty(),
-        "stdout: {:?}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    let e = stderr(o);
-    assert_eq!(e.lines().count(), 1, "{e:?}");
-    assert!(e.starts_with("ocicred: "), "{e:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,7 +98,7 @@ fn finding4_star_localhost_is_not_loopback_by_name() {
     let o = get_with_hosts(
         &home,
         &hosts,
-        &bazel_req(&format!(
+        &bazel_request(&format!(
             "http://evil.localhost:{evil_port}/v2/a/manifests/v1"
         )),
     );
@@ -144,7 +118,7 @@ fn finding4_star_localhost_is_not_loopback_by_name() {
     let o = get_with_hosts(
         &home,
         &hosts,
-        &bazel_req(&format!(
+        &bazel_request(&format!(
             "http://good.localhost:{good_port}/v2/a/manifests/v1"
         )),
     );
@@ -190,7 +164,7 @@ fn finding5_bazel_get_has_one_8s_deadline() {
     .unwrap();
     let start = Instant::now();
     let o = home.get_with(
-        &bazel_req(&format!("http://{}/v2/a/manifests/v1", s.addr)),
+        &bazel_request(&format!("http://{}/v2/a/manifests/v1", s.addr)),
         |c| {
             c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
         },
@@ -317,7 +291,7 @@ fn finding7_non_object_auths_is_refused_and_never_rewritten() {
 
         let out = run(
             env.ocicred(&["get"]),
-            &bazel_req("https://h.example/v2/a/manifests/v1"),
+            &bazel_request("https://h.example/v2/a/manifests/v1"),
         );
         assert_eq!(out.code, 1, "{text}: {out:#?}");
         assert!(out.stdout.is_empty(), "{out:#?}");
@@ -368,7 +342,7 @@ fn finding9_token_server_tokens_must_be_b64tokens() {
             }
         });
         let home = TestEnv::new();
-        let req = bazel_req(&format!("http://{}/v2/a/manifests/v1", s.addr));
+        let req = bazel_request(&format!("http://{}/v2/a/manifests/v1", s.addr));
         let mut asked = 0;
         for _ in 0..2 {
             let o = home.get_raw(&req);

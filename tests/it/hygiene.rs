@@ -131,10 +131,6 @@ fn cli<'a>(env: &TestEnv, args: &[&str], stdin: &[u8]) -> Checked<'a> {
     }
 }
 
-fn store_body(server: &str, user: &str, secret: &str) -> Vec<u8> {
-    format!(r#"{{"ServerURL":"{server}","Username":"{user}","Secret":"{secret}"}}"#).into_bytes()
-}
-
 #[test]
 fn no_secret_leaks_from_any_command_or_error() {
     let env = TestEnv::new();

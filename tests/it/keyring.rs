@@ -190,25 +190,16 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     out
 }
 
-fn store(env: &TestEnv, server: &str, user: &str, secret: &str) -> Out {
-    env.helper(
-        "store",
-        format!(r#"{{"ServerURL":"{server}","Username":"{user}","Secret":"{secret}"}}"#).as_bytes(),
-    )
-}
-
 #[test]
 fn keyring_round_trips_with_namespaces_and_real_secret_service() {
     let (env, ks) = keyring_env();
-    assert_eq!(store(&env, "quay.io/org", "orguser", "S3cr3t-org").code, 0);
+    assert_eq!(env.store("quay.io/org", "orguser", "S3cr3t-org").code, 0);
     assert_eq!(
-        store(&env, "https://index.docker.io/v1/", "hubuser", "S3cr3t-hub").code,
+        env.store("https://index.docker.io/v1/", "hubuser", "S3cr3t-hub")
+            .code,
         0
     );
-    assert_eq!(
-        store(&env, "127.0.0.1:5000", "<token>", "S3cr3t-tok").code,
-        0
-    );
+    assert_eq!(env.store("127.0.0.1:5000", "<token>", "S3cr3t-tok").code, 0);
 
     let out = env.helper("get", b"quay.io/org/repo:tag");
     assert_eq!(
@@ -220,10 +211,7 @@ fn keyring_round_trips_with_namespaces_and_real_secret_service() {
     let out = env.helper("get", b"127.0.0.1:5000\n");
     assert!(out.ok().contains("\"Username\":\"<token>\""), "{out:#?}");
     let out = env.helper("get", b"quay.io");
-    assert_eq!(
-        (out.code, out.stdout.as_str()),
-        (1, "credentials not found in native keychain\n")
-    );
+    assert_eq!((out.code, out.stdout.as_str()), (1, NOT_FOUND));
 
     // Another program reads what ocicred wrote: the real Secret Service, not a mock.
     let out = ks.secret_tool(
@@ -238,7 +226,7 @@ fn keyring_round_trips_with_namespaces_and_real_secret_service() {
     );
 
     // Storing again replaces the item: still one per key.
-    assert_eq!(store(&env, "quay.io/org", "orguser", "S3cr3t-org").code, 0);
+    assert_eq!(env.store("quay.io/org", "orguser", "S3cr3t-org").code, 0);
     assert_eq!(ks.items_for(&env, "quay.io/org"), 1, "one item per key");
 
     let out = env.helper("list", b"");
@@ -277,7 +265,7 @@ fn keyring_round_trips_with_namespaces_and_real_secret_service() {
     );
     assert_ne!(out.code, 0, "erased from the keyring: {out:#?}");
     let out = env.helper("get", b"quay.io/org/repo");
-    assert_eq!(out.stdout, "credentials not found in native keychain\n");
+    assert_eq!(out.stdout, NOT_FOUND);
 }
 
 #[test]
@@ -293,7 +281,7 @@ fn keyring_chosen_by_config_file_and_asked_before_the_auth_file() {
         r#"{"auths":{"example.org":{"auth":"ZmlsZTpmaWxlcHc="},"only-file.org":{"auth":"ZmlsZTpmaWxlcHc="}}}"#,
     )
     .unwrap();
-    assert_eq!(store(&env, "example.org", "kr", "krpw").code, 0);
+    assert_eq!(env.store("example.org", "kr", "krpw").code, 0);
     assert!(
         env.helper("get", b"example.org")
             .ok()
@@ -316,7 +304,7 @@ fn keyring_chosen_by_config_file_and_asked_before_the_auth_file() {
     assert!(out.ok().contains("krpw"));
     // OCICRED_STORE overrides the file.
     env.set("OCICRED_STORE", "auth-file");
-    assert_eq!(store(&env, "other.org", "f", "fpw").code, 0);
+    assert_eq!(env.store("other.org", "f", "fpw").code, 0);
     assert!(
         std::fs::read_to_string(env.auth_json())
             .unwrap()
@@ -332,8 +320,8 @@ fn dual_write_copies_into_docker_config_in_docker_format() {
         ".docker/config.json",
         r#"{"auths":{},"detachKeys":"ctrl-x"}"#,
     );
-    assert_eq!(store(&env, "docker.io", "hub", "hubpw").code, 0);
-    assert_eq!(store(&env, "quay.io/org", "ns", "nspw").code, 0);
+    assert_eq!(env.store("docker.io", "hub", "hubpw").code, 0);
+    assert_eq!(env.store("quay.io/org", "ns", "nspw").code, 0);
     let text = std::fs::read_to_string(env.path(".docker/config.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["detachKeys"], "ctrl-x", "unknown fields kept");
@@ -367,7 +355,7 @@ fn no_reachable_keyring_is_a_clear_bounded_error() {
         assert!(!out.stdout.contains("credentials not found"), "{out:#?}");
         assert!(out.stdout.contains("OCICRED_STORE=auth-file"), "{out:#?}");
     }
-    let out = store(&env, "example.org", "u", "SeKrit");
+    let out = env.store("example.org", "u", "SeKrit");
     assert_eq!(out.code, 1);
     assert!(!out.stdout.contains("SeKrit") && !out.stderr.contains("SeKrit"));
     let out = run(env.ocicred(&["doctor"]), b"");
@@ -383,11 +371,11 @@ fn locked_keyring_is_a_clear_error_and_never_falls_back_to_a_file() {
     // gnome-keyring with a locked login keyring: storing needs an unlock prompt that can never
     // appear here. ocicred gives up after its bound, and nothing falls through to a file.
     let (mut env, mut ks) = keyring_env();
-    assert_eq!(store(&env, "before.org", "u", "pw").code, 0);
+    assert_eq!(env.store("before.org", "u", "pw").code, 0);
     ks.relock(&env);
     env.set("OCICRED_STORE", "keyring");
     let start = Instant::now();
-    let out = store(&env, "example.org", "u", "pw");
+    let out = env.store("example.org", "u", "pw");
     let took = start.elapsed();
     assert!(took < Duration::from_secs(8), "bounded: {took:?}");
     assert_eq!(out.code, 1, "{out:#?}");
@@ -402,7 +390,7 @@ fn locked_keyring_is_a_clear_error_and_never_falls_back_to_a_file() {
 #[test]
 fn a_keyring_that_never_answers_is_abandoned_after_the_bound() {
     let (env, ks) = keyring_env();
-    assert_eq!(store(&env, "example.org", "u", "pw").code, 0);
+    assert_eq!(env.store("example.org", "u", "pw").code, 0);
     ks.signal(rustix::process::Signal::STOP);
     let start = Instant::now();
     let out = env.helper("get", b"example.org");
@@ -445,22 +433,12 @@ fn skopeo_login_and_pull_with_ocicred_on_the_keyring() {
     );
 
     let r = format!("docker://{}/test/hello:v1", reg.host);
-    let out = env.skopeo(&[
-        "copy",
-        "--dest-tls-verify=false",
-        &format!("oci:{}:v1", image.display()),
-        &r,
-    ]);
+    let out = env.skopeo_push(&image, &r);
     assert_eq!(out.code, 0, "push: {out:#?}");
     let out = env.skopeo(&["inspect", "--tls-verify=false", &r]);
     assert_eq!(out.code, 0, "{out:#?}");
     let dest = env.root.path().join("pulled");
-    let out = env.skopeo(&[
-        "copy",
-        "--src-tls-verify=false",
-        &r,
-        &format!("oci:{}:v1", dest.display()),
-    ]);
+    let out = env.skopeo_pull(&r, &dest);
     assert_eq!(out.code, 0, "pull: {out:#?}");
 
     let out = env.skopeo(&["logout", &reg.host]);
@@ -494,12 +472,7 @@ fn docker_login_to_keyring_then_skopeo_pulls() {
     // skopeo reads docker's config.json, follows credHelpers to ocicred, which reads the keyring.
     let image = oci_image(&env.root.path().join("img"), "v1", "docker login");
     let r = format!("docker://{}/test/d:v1", reg.host);
-    let out = env.skopeo(&[
-        "copy",
-        "--dest-tls-verify=false",
-        &format!("oci:{}:v1", image.display()),
-        &r,
-    ]);
+    let out = env.skopeo_push(&image, &r);
     assert_eq!(out.code, 0, "push: {out:#?}");
     let out = env.skopeo(&["inspect", "--tls-verify=false", &r]);
     assert_eq!(out.code, 0, "{out:#?}");
@@ -553,7 +526,7 @@ fn parallel_stores_of_one_key_leave_one_item() {
         for i in 0..8 {
             let env = &env;
             s.spawn(move || {
-                let out = store(env, "race.example", &format!("user{i}"), &format!("pw{i}"));
+                let out = env.store("race.example", &format!("user{i}"), &format!("pw{i}"));
                 assert_eq!(out.code, 0, "{out:#?}");
             });
         }
@@ -570,7 +543,7 @@ fn finding10_doctor_reports_a_locked_keyring() {
     // Reachable but locked: `doctor` must not call it "reachable, no problems" — every `get`
     // and `store` would fail or wait for an unlock prompt.
     let (mut env, mut ks) = keyring_env();
-    assert_eq!(store(&env, "before.org", "u", "pw").code, 0);
+    assert_eq!(env.store("before.org", "u", "pw").code, 0);
     let out = run(env.ocicred(&["doctor"]), b"");
     assert_eq!(out.code, 0, "unlocked: no problem {out:#?}");
     assert!(out.stdout.contains("reachable"), "{out:#?}");

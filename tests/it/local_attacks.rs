@@ -5,7 +5,7 @@
 //! as it was found; every run of the binary is bounded in time, so a hang is a failure, not a
 //! stuck suite. Tests that need another user's files `chown` them to `nobody` (CI runs as root).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,46 +17,6 @@ use crate::support::*;
 
 const NOBODY: u32 = 65534;
 const PASSWORD: &str = "local-pass-7c1e";
-
-/// Runs `c` with `stdin`, killing it after `limit`; `None` when it had to be killed (it hung).
-fn run_bounded(mut c: Command, stdin: &[u8], limit: Duration) -> Option<Out> {
-    c.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {c:?}: {e}"));
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut b = Vec::new();
-            let _ = r.read_to_end(&mut b);
-            b
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(Out {
-                code: status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&out.join().unwrap()).into_owned(),
-                stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
-            });
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 /// Gives `path` (not following a symlink) to `nobody`. Needs root, as CI runs.
 fn give_to_nobody(path: &Path) {
@@ -110,10 +70,6 @@ fn token_registry(token: &'static str) -> Server {
             reply(404, &[], "")
         }
     })
-}
-
-fn bazel_request(uri: &str) -> Vec<u8> {
-    serde_json::json!({ "uri": uri }).to_string().into_bytes()
 }
 
 /// A Bazel `get` from `home`, bounded: it must finish within a few seconds.

@@ -7,15 +7,7 @@ const CAROL: &str = "Y2Fyb2w6cHc="; // carol:pw
 const DAVE: &str = "ZGF2ZTpwdw=="; // dave:pw
 
 fn user(env: &TestEnv, asked: &str) -> Option<String> {
-    let out = env.helper("get", asked.as_bytes());
-    if out.code != 0 {
-        assert_eq!(
-            out.stdout, "credentials not found in native keychain\n",
-            "{out:#?}"
-        );
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let v = env.docker_get(asked)?;
     Some(v["Username"].as_str().unwrap().to_string())
 }
 
@@ -176,13 +168,11 @@ fn ocicred_never_runs_itself() {
 fn a_helper_chain_leading_back_is_cut() {
     let env = TestEnv::new();
     // docker-credential-loop asks docker-credential-ocicred, whose config sends h to loop.
-    let script = env.bin.join("docker-credential-loop");
-    std::fs::write(
-        &script,
-        "#!/bin/sh\nexec docker-credential-ocicred \"$@\"\n",
-    )
-    .unwrap();
-    set_mode(&script, 0o755);
+    script(
+        &env.bin,
+        "docker-credential-loop",
+        "exec docker-credential-ocicred \"$@\"",
+    );
     env.write(".docker/config.json", r#"{"credHelpers":{"h":"loop"}}"#);
     let start = Instant::now();
     assert_eq!(user(&env, "h"), None);
@@ -236,7 +226,7 @@ fn corrupt_files_are_named_with_line_and_column() {
         assert_eq!(user(&env, "h/other").as_deref(), Some("alice"));
         std::fs::remove_file(env.home.join(".docker/config.json")).unwrap();
         let out = env.helper("get", b"h/ns/repo");
-        assert_eq!(out.stdout, "credentials not found in native keychain\n");
+        assert_eq!(out.stdout, NOT_FOUND);
         assert!(!out.stderr.contains(bad), "{out:#?}");
     }
     // An empty (0-byte) file counts as empty.

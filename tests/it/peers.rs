@@ -37,23 +37,13 @@ fn skopeo_login_push_inspect_logout_through_ocicred() {
     let out = env.skopeo(&["login", "--get-login", &reg.host]);
     assert_eq!(out.stdout.trim(), "alice", "{out:#?}");
 
-    let out = env.skopeo(&[
-        "copy",
-        "--dest-tls-verify=false",
-        &format!("oci:{}:v1", image.display()),
-        &format!("docker://{}/test/hello:v1", reg.host),
-    ]);
+    let out = env.skopeo_push(&image, &format!("docker://{}/test/hello:v1", reg.host));
     assert_eq!(out.code, 0, "push through ocicred's credentials: {out:#?}");
     let out = inspect(&env, &reg);
     assert_eq!(out.code, 0, "{out:#?}");
     assert!(out.stdout.contains("\"Digest\""));
     let dest = env.root.path().join("pulled");
-    let out = env.skopeo(&[
-        "copy",
-        "--src-tls-verify=false",
-        &format!("docker://{}/test/hello:v1", reg.host),
-        &format!("oci:{}:v1", dest.display()),
-    ]);
+    let out = env.skopeo_pull(&format!("docker://{}/test/hello:v1", reg.host), &dest);
     assert_eq!(out.code, 0, "pull: {out:#?}");
 
     let out = env.skopeo(&["logout", &reg.host]);

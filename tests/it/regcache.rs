@@ -194,7 +194,7 @@ fn configuration_errors_are_reported_every_time_never_cached() {
     );
     settle();
     let good = env.helper("get", b"quay.io");
-    assert_eq!(good.stdout, "credentials not found in native keychain\n");
+    assert_eq!(good.stdout, NOT_FOUND);
     assert_eq!(cache_files(&env).len(), 1);
     let bad = write_etc(
         &env,

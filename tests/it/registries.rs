@@ -150,10 +150,10 @@ fn blocked_registries_get_no_credentials() {
     // Docker protocol: not found, byte for byte.
     let out = env.helper("get", b"blocked.example.com");
     assert_eq!(out.code, 1);
-    assert_eq!(out.stdout, "credentials not found in native keychain\n");
+    assert_eq!(out.stdout, NOT_FOUND);
     // Blocked by its rewritten location too (containers/image checks only the location).
     let out = env.helper("get", b"alias.example.com");
-    assert_eq!(out.stdout, "credentials not found in native keychain\n");
+    assert_eq!(out.stdout, NOT_FOUND);
     let v = json_of(&env, &["resolve", "--json", "blocked.example.com/app:1"]);
     assert_eq!(v["registry"]["blocked"], true);
     assert_eq!(v["pull_sources"][0]["credential"], Value::Null);

@@ -243,17 +243,6 @@ fn plain_in(file: &Path, host: &str) -> Option<(String, String)> {
     Some((u.to_string(), s.to_string()))
 }
 
-/// A tiny deterministic PRNG (xorshift), seeded from the clock: the seed is printed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below.max(1)
-    }
-}
-
 #[test]
 fn migrate_killed_at_random_moments_never_loses_a_credential() {
     let (mut env, file, _) = docker_env();
@@ -297,7 +286,7 @@ fn migrate_killed_at_random_moments_never_loses_a_credential() {
         .as_nanos() as u64
         | 1;
     println!("seed {seed}, full run {full:?}");
-    let mut rng = Rng(seed);
+    let mut rng = XorShift(seed);
     let span = (full.as_micros() as u64 * 3 / 2).max(2_000);
     let mut seen = std::collections::BTreeMap::new();
     for round in 0..40 {
@@ -310,7 +299,7 @@ fn migrate_killed_at_random_moments_never_loses_a_credential() {
                 .stderr(std::process::Stdio::piped());
             let mut child = c.spawn().unwrap();
             if attempt < 3 {
-                std::thread::sleep(Duration::from_micros(rng.next(span)));
+                std::thread::sleep(Duration::from_micros(rng.below(span)));
                 // SIGKILL, as std's `Child::kill` sends.
                 let _ = child.kill();
                 let st = child.wait().unwrap();
@@ -575,7 +564,7 @@ fn setup_bazel_lines_answer_a_bazel_style_request_and_undo_removes_exactly_them(
     let rc = ws.join(".bazelrc");
     let mine = "build --jobs=4\ncommon --credential_helper=*.example.com=/opt/other\n";
     std::fs::write(&rc, mine).unwrap();
-    std::fs::set_permissions(&rc, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    set_mode(&rc, 0o644);
 
     // Default hosts: every registry ocicred holds a credential for (here 127.0.0.1:<port>).
     let mut c = env.ocicred(&["setup", "bazel", "--rc", rc.to_str().unwrap(), "--dry-run"]);

@@ -12,11 +12,11 @@ pub use http::*;
 pub use registry::*;
 
 use std::ffi::{OsStr, OsString};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The built binary, or `$OCICRED_TEST_BIN` when set (to run a test against another build,
 /// e.g. main's, to see that a regression test fails there).
@@ -134,11 +134,56 @@ impl TestEnv {
         c
     }
 
+    /// `program ARGS` fed `stdin`, through `/usr/bin/time -v`: its output and peak RSS (KiB).
+    pub fn peak_rss_kib(&self, program: &Path, args: &[&str], stdin: &[u8]) -> (Out, u64) {
+        let mut c = self.command(require("time"));
+        c.arg("-v").arg(program).args(args);
+        let out = run(c, stdin);
+        let rss = out
+            .stderr
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Maximum resident set size (kbytes): ")
+            })
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no RSS in {out:#?}"));
+        (out, rss)
+    }
+
     /// Runs `skopeo ARGS` in this environment.
     pub fn skopeo(&self, args: &[&str]) -> Out {
         let mut c = self.command(require("skopeo"));
         c.args(args);
         run(c, b"")
+    }
+
+    /// `skopeo copy` of the OCI layout `layout` (tag v1) to `dest` (`docker://…`, plain HTTP).
+    pub fn skopeo_push(&self, layout: &Path, dest: &str) -> Out {
+        let src = format!("oci:{}:v1", layout.display());
+        self.skopeo(&["copy", "--dest-tls-verify=false", &src, dest])
+    }
+
+    /// `skopeo copy` of `src` (`docker://…`, plain HTTP) into the OCI layout `layout` (tag v1).
+    pub fn skopeo_pull(&self, src: &str, layout: &Path) -> Out {
+        let dest = format!("oci:{}:v1", layout.display());
+        self.skopeo(&["copy", "--src-tls-verify=false", src, &dest])
+    }
+
+    /// `docker-credential-ocicred get` of `server`: its answer, or `None` when it exits non-zero
+    /// saying [`NOT_FOUND`] (any other failure fails the test).
+    pub fn docker_get(&self, server: &str) -> Option<serde_json::Value> {
+        let out = self.helper("get", server.as_bytes());
+        if out.code != 0 {
+            assert_eq!(out.stdout, NOT_FOUND, "{server}: {out:#?}");
+            return None;
+        }
+        Some(serde_json::from_str(&out.stdout).unwrap())
+    }
+
+    /// `docker-credential-ocicred store` of `user`/`secret` for `server`.
+    pub fn store(&self, server: &str, user: &str, secret: &str) -> Out {
+        self.helper("store", &store_body(server, user, secret))
     }
 
     /// `ocicred ARGS`.
@@ -189,14 +234,7 @@ impl TestEnv {
     pub fn get_with(&self, stdin: &[u8], f: impl FnOnce(&mut Command)) -> Output {
         let mut c = self.get_command();
         f(&mut c);
-        let mut child = c
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
-        child.wait_with_output().unwrap()
+        run_output(c, stdin)
     }
 
     /// Starts `ocicred get` with stdin, stdout and stderr piped, its request not yet written.
@@ -216,7 +254,7 @@ impl TestEnv {
             .stdin
             .take()
             .unwrap()
-            .write_all(serde_json::json!({ "uri": uri }).to_string().as_bytes())
+            .write_all(&bazel_request(uri))
             .unwrap();
         child
     }
@@ -224,13 +262,8 @@ impl TestEnv {
     /// Runs a Bazel request for `uri` (as Bazel writes it: no newline) and expects success
     /// with nothing on stderr; returns the answer.
     pub fn get(&self, uri: &str) -> serde_json::Value {
-        let out = self.get_raw(serde_json::json!({ "uri": uri }).to_string().as_bytes());
-        assert!(
-            out.status.success(),
-            "exit {:?}, stderr {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = self.get_raw(&bazel_request(uri));
+        assert_bazel_ok(&out);
         assert!(
             out.stderr.is_empty(),
             "{}",
@@ -238,6 +271,50 @@ impl TestEnv {
         );
         serde_json::from_slice(&out.stdout).unwrap()
     }
+}
+
+/// What the docker protocol's `get` prints when it has nothing.
+pub const NOT_FOUND: &str = "credentials not found in native keychain\n";
+
+/// A Bazel request for `uri`, exactly as Bazel writes it (no newline).
+pub fn bazel_request(uri: &str) -> Vec<u8> {
+    serde_json::json!({ "uri": uri }).to_string().into_bytes()
+}
+
+/// Asserts a Bazel `get` succeeded (its exit status and stderr in the message).
+pub fn assert_bazel_ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}, stderr {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Asserts a Bazel `get` succeeded and returns its answer.
+pub fn bazel_answer(o: &Output) -> serde_json::Value {
+    assert_bazel_ok(o);
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Asserts Bazel's error shape: non-zero exit, nothing on stdout, one line on stderr
+/// (`ocicred: …`, newline-terminated); returns that line.
+pub fn assert_bazel_error(o: &Output) -> String {
+    assert!(!o.status.success(), "{o:?}");
+    assert!(
+        o.stdout.is_empty(),
+        "stdout: {:?}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let e = String::from_utf8(o.stderr.clone()).unwrap();
+    assert_eq!(e.lines().count(), 1, "{e:?}");
+    assert!(e.starts_with("ocicred: ") && e.ends_with('\n'), "{e:?}");
+    e
+}
+
+/// A docker-protocol `store` request.
+pub fn store_body(server: &str, user: &str, secret: &str) -> Vec<u8> {
+    format!(r#"{{"ServerURL":"{server}","Username":"{user}","Secret":"{secret}"}}"#).into_bytes()
 }
 
 /// A finished command's output, with helpers for assertions.
@@ -257,7 +334,13 @@ impl Out {
 }
 
 /// Runs a command with `stdin`, capturing output.
-pub fn run(mut c: Command, stdin: &[u8]) -> Out {
+pub fn run(c: Command, stdin: &[u8]) -> Out {
+    output(run_output(c, stdin))
+}
+
+/// Starts `c` with its output piped and `stdin` fed from a thread (so that a child that does
+/// not read it all cannot block the test).
+fn spawn_fed(mut c: Command, stdin: &[u8]) -> (Child, std::thread::JoinHandle<()>) {
     c.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -269,9 +352,45 @@ pub fn run(mut c: Command, stdin: &[u8]) -> Out {
     let writer = std::thread::spawn(move || {
         let _ = input.write_all(&data);
     });
+    (child, writer)
+}
+
+/// Runs a command with `stdin`; its output as bytes.
+pub fn run_output(c: Command, stdin: &[u8]) -> Output {
+    let (child, writer) = spawn_fed(c, stdin);
     let out = child.wait_with_output().unwrap();
     let _ = writer.join();
-    output(out)
+    out
+}
+
+/// Runs `c` with `stdin`, killing it after `limit`; `None` when it had to be killed (it hung).
+pub fn run_bounded(c: Command, stdin: &[u8], limit: Duration) -> Option<Out> {
+    let (mut child, _writer) = spawn_fed(c, stdin);
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = r.read_to_end(&mut b);
+            b
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(Out {
+                code: status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.join().unwrap()).into_owned(),
+                stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
+            });
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 pub fn output(out: Output) -> Out {
@@ -287,6 +406,15 @@ pub fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// Writes an executable `#!/bin/sh` script `dir/name` running `body`; its path.
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    set_mode(&p, 0o755);
+    p
+}
+
 pub fn mode_of(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -299,6 +427,46 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A Go-built client or oracle from `tests/go/build.sh` (in `$OCICRED_GO_CACHE/bin`, by
+/// default `target/go-tools/bin`); a missing one fails the test naming the script.
+// The test reads OCICRED_GO_CACHE itself, as build.sh does (the product reads only through Env).
+#[allow(clippy::disallowed_methods)]
+pub fn go_tool(name: &str) -> PathBuf {
+    let cache = std::env::var_os("OCICRED_GO_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/go-tools"));
+    let cache = if cache.is_absolute() {
+        cache
+    } else {
+        repo().join(cache)
+    };
+    let bin = cache.join("bin").join(name);
+    assert!(
+        bin.is_file(),
+        "{name} is missing from {}: build it with tests/go/build.sh (tests/run.sh runs it first)",
+        bin.parent().unwrap().display()
+    );
+    bin
+}
+
+/// A small xorshift generator: reproducible moments (to kill a process at) without a
+/// dependency.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// The next number, below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
 }
 
 /// Seconds since the Unix epoch.
