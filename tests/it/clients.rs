@@ -129,17 +129,25 @@ impl Home {
         self.run(&require("docker"), args, stdin)
     }
 
+    /// `helm pull` of version 0.1.0 of the chart `reference` (plain HTTP) into `dir`.
+    pub fn helm_pull(&self, helm: &str, reference: &str, dir: &str) -> Out {
+        let args = [
+            "pull",
+            "--plain-http",
+            reference,
+            "--version",
+            "0.1.0",
+            "-d",
+            dir,
+        ];
+        self.helm(helm, &args)
+    }
+
     /// `helm registry login` (Helm 3 or 4) through [`Home::login`].
     pub fn helm_login(&self, helm: &str, host: &str) {
-        let args = [
-            "registry",
-            "login",
-            "--plain-http",
-            "-u",
-            USER,
-            "--password-stdin",
-            host,
-        ];
+        let args: Vec<&str> = std::iter::once("registry")
+            .chain(plain_http_login(host))
+            .collect();
         self.login(helm, &go_tool(helm), &args, host);
     }
 
@@ -291,6 +299,18 @@ impl Home {
     }
 }
 
+/// `login --plain-http -u alice --password-stdin HOST`: ORAS's login, and Helm's after `registry`.
+fn plain_http_login(host: &str) -> [&str; 6] {
+    [
+        "login",
+        "--plain-http",
+        "-u",
+        USER,
+        "--password-stdin",
+        host,
+    ]
+}
+
 /// Asserts `out` failed because the registry refused the credentials (not for a missing
 /// artifact or a broken client).
 pub fn assert_refused(out: &Out, what: &str) {
@@ -340,19 +360,7 @@ fn layout_blobs(dir: &Path) -> Vec<String> {
 /// ORAS: login, push a file artifact, pull it back byte-identical, logout, refused.
 fn oras_flow(h: &Home, host: &str) {
     let repo = format!("{host}/{}/oras-file:v1", h.store.tag());
-    h.login(
-        "oras",
-        &go_tool("oras"),
-        &[
-            "login",
-            "--plain-http",
-            "-u",
-            USER,
-            "--password-stdin",
-            host,
-        ],
-        host,
-    );
+    h.login("oras", &go_tool("oras"), &plain_http_login(host), host);
 
     let payload = format!("an ORAS artifact for {repo}\n{}", "x".repeat(4096));
     std::fs::write(h.work.join("artifact.txt"), &payload).unwrap();
@@ -389,18 +397,7 @@ fn helm_flow(h: &Home, helm: &str, host: &str) {
     );
     assert_eq!(out.code, 0, "{helm} push: {out:#?}");
     let reference = format!("{dest}/{chart}");
-    let out = h.helm(
-        helm,
-        &[
-            "pull",
-            "--plain-http",
-            &reference,
-            "--version",
-            "0.1.0",
-            "-d",
-            "pulled",
-        ],
-    );
+    let out = h.helm_pull(helm, &reference, "pulled");
     assert_eq!(out.code, 0, "{helm} pull: {out:#?}");
     same_bytes(&tgz, &h.work.join(format!("pulled/{chart}-0.1.0.tgz")));
     h.saw(helm, "get", host, 0);
@@ -409,18 +406,7 @@ fn helm_flow(h: &Home, helm: &str, host: &str) {
     assert_eq!(out.code, 0, "{helm} registry logout: {out:#?}");
     h.saw(helm, "erase", host, 0);
     h.assert_erased(host);
-    let out = h.helm(
-        helm,
-        &[
-            "pull",
-            "--plain-http",
-            &reference,
-            "--version",
-            "0.1.0",
-            "-d",
-            "again",
-        ],
-    );
+    let out = h.helm_pull(helm, &reference, "again");
     assert_refused(&out, &format!("{helm} pull after logout"));
     h.saw(helm, "get", host, 1);
 }
@@ -483,20 +469,7 @@ fn docker_to_helm(h: &Home, host: &str) {
     );
     assert_eq!(out.code, 0, "helm push with docker's login: {out:#?}");
     let reference = format!("{dest}/from-docker");
-    let pull = |dir: &str| {
-        h.helm(
-            "helm3",
-            &[
-                "pull",
-                "--plain-http",
-                &reference,
-                "--version",
-                "0.1.0",
-                "-d",
-                dir,
-            ],
-        )
-    };
+    let pull = |dir: &str| h.helm_pull("helm3", &reference, dir);
     let out = pull("pulled");
     assert_eq!(out.code, 0, "helm pull with docker's login: {out:#?}");
     same_bytes(&tgz, &h.work.join("pulled/from-docker-0.1.0.tgz"));
