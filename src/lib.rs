@@ -25,3 +25,4 @@ pub mod resolver;
 pub mod route;
 pub mod secret;
 pub mod source;
+pub mod toml_error;

@@ -5,7 +5,7 @@
 //!
 //! It owns reading `$OCICRED_CONFIG` (else `$XDG_CONFIG_HOME/ocicred/config.toml`), the
 //! `OCICRED_STORE` override, and the parse errors with line and column (from the TOML parser's
-//! spans). A missing file means the defaults (`store = "auth-file"`, `dual-write = false`,
+//! spans, through [`crate::toml_error`]). A missing file means the defaults (`store = "auth-file"`, `dual-write = false`,
 //! `env = true`, no routes). Key names match case-insensitively, as the Go tools do for their
 //! TOML. Pure apart from [`load`], which reads the one file.
 
@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::fsio;
 use crate::route::{self, Route, SourceName, Target};
 use crate::source::{SELF_NAME, SourceSpec};
+use crate::toml_error::{error_at, line_col, syntax_error, utf8_text};
 
 /// Where ocicred itself keeps the credentials it is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,13 +105,8 @@ pub fn load(env: &Env) -> Result<OcicredConfig> {
     let mut config = match env.ocicred_config_file() {
         Some(path) => match fsio::read_optional(&path)? {
             Some(bytes) => {
-                let text = std::str::from_utf8(&bytes).map_err(|e| Error::Parse {
-                    path: path.clone(),
-                    line: 0,
-                    column: 0,
-                    message: format!("not UTF-8 (byte {})", e.valid_up_to()),
-                })?;
-                let mut c = parse(text, &path)?;
+                let text = utf8_text(&path, bytes)?;
+                let mut c = parse(&text, &path)?;
                 c.file = Some(path);
                 c
             }
@@ -128,45 +124,12 @@ pub fn load(env: &Env) -> Result<OcicredConfig> {
     Ok(config)
 }
 
-/// 1-based line and column of byte `offset` in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
-/// A TOML parse error on `path`, with the parser's line and column.
-pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
-    let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
-    Error::Parse {
-        path: path.to_path_buf(),
-        line,
-        column,
-        message: format!("invalid TOML: {}", e.message().trim()),
-    }
-}
-
-/// A parse error at the start of `span` in the file's text.
-fn error_at(path: &Path, text: &str, span: std::ops::Range<usize>, message: String) -> Error {
-    let (line, column) = line_col(text, span.start);
-    Error::Parse {
-        path: path.to_path_buf(),
-        line,
-        column,
-        message,
-    }
-}
-
 /// Parses the file's text.
 pub fn parse(text: &str, path: &Path) -> Result<OcicredConfig> {
-    let table = DeTable::parse(text).map_err(|e| toml_error(path, text, &e))?;
+    let table = DeTable::parse(text).map_err(|e| syntax_error(path, text, &e))?;
     let mut config = OcicredConfig::default();
-    let at = |span: std::ops::Range<usize>, message: String| error_at(path, text, span, message);
+    let at =
+        |span: std::ops::Range<usize>, message: String| error_at(path, text, span.start, message);
     for (key, value) in table.get_ref() {
         let name: &str = key.get_ref();
         match name.to_ascii_lowercase().replace('_', "-").as_str() {
@@ -218,7 +181,8 @@ pub fn parse(text: &str, path: &Path) -> Result<OcicredConfig> {
 /// One `[[route]]` table (README.md#routes-wildcard-and-per-registry-sources): `match` plus exactly
 /// one of `helper`, `source`, `username-env` with `password-env`, or `token-env`.
 fn parse_route(item: &Spanned<DeValue<'_>>, text: &str, path: &Path) -> Result<Route> {
-    let at = |span: std::ops::Range<usize>, message: String| error_at(path, text, span, message);
+    let at =
+        |span: std::ops::Range<usize>, message: String| error_at(path, text, span.start, message);
     let DeValue::Table(table) = item.get_ref() else {
         return Err(at(item.span(), "each route must be a table".into()));
     };
@@ -320,24 +284,19 @@ fn parse_route(item: &Spanned<DeValue<'_>>, text: &str, path: &Path) -> Result<R
         (None, None) => {}
     }
     let Some((text_match, pattern)) = pattern else {
-        return Err(Error::Parse {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message: "route has no match".into(),
-        });
+        return Err(error_at(path, text, header, "route has no match"));
     };
     let target = match targets.len() {
         1 => targets.remove(0).0,
         0 => {
-            return Err(Error::Parse {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: format!(
+            return Err(error_at(
+                path,
+                text,
+                header,
+                format!(
                     "route {text_match:?} says nowhere to go: give it helper, source, username-env + password-env, or token-env"
                 ),
-            });
+            ));
         }
         _ => {
             return Err(at(

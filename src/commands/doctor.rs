@@ -20,7 +20,7 @@ use crate::commands::printable;
 use crate::credential::{AuthFieldError, decode_auth};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::ocicred_config::{self, OcicredConfig, StoreKind, line_col, toml_error};
+use crate::ocicred_config::{self, OcicredConfig, StoreKind};
 use crate::registries_conf;
 use crate::registry_key::RegistryKey;
 use crate::route::Target;
@@ -28,6 +28,7 @@ use crate::source::auth_files::DocumentError;
 use crate::source::env as envsrc;
 use crate::source::helper::find_program;
 use crate::source::{AUTH_FILES_NAME, SELF_NAME};
+use crate::toml_error::{line_col, syntax_error};
 
 /// One problem: where, what, and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -540,7 +541,7 @@ fn check_registries_text(path: &Path, text: &str, r: &mut Report, helpers: &mut 
         Err(e) => {
             r.add_error(
                 path,
-                &toml_error(path, text, &e),
+                &syntax_error(path, text, &e),
                 "correct the TOML (see containers-registries.conf(5))",
             );
             return;

@@ -289,17 +289,9 @@ pub fn plan(env: &Env, user_main_exists: bool) -> Plan {
 
 /// Reads a file; `Ok(None)` when it does not exist.
 fn read_optional(path: &Path) -> Result<Option<String>> {
-    match crate::fsio::read_optional(path)? {
-        Some(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| Error::Parse {
-                path: path.to_path_buf(),
-                line: 0,
-                column: 0,
-                message: "invalid TOML: not UTF-8".to_string(),
-            }),
-        None => Ok(None),
-    }
+    crate::fsio::read_optional(path)?
+        .map(|bytes| crate::toml_error::utf8_text(path, bytes))
+        .transpose()
 }
 
 /// The `*.conf` entries of a directory that are not directories, in byte order of their

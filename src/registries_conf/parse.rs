@@ -17,6 +17,7 @@ use toml::de::{DeTable, DeValue};
 use super::shortnames;
 use super::{FileConf, Mirror, RegistryEntry, ShortNameMode};
 use crate::error::{Error, Result};
+use crate::toml_error::{error_at, syntax_error};
 
 /// Parses and validates one file. `drop_in` files must be in the v2 format.
 pub fn parse_file(path: &Path, text: &str, drop_in: bool) -> Result<FileConf> {
@@ -304,16 +305,15 @@ impl Cx<'_> {
     }
 
     fn wrong_type(&self, v: &Spanned<DeValue<'_>>, key: &str, want: &str) -> Error {
-        let (line, column) = line_col(self.text, v.span().start);
-        Error::Parse {
-            path: self.path.to_path_buf(),
-            line,
-            column,
-            message: format!(
+        error_at(
+            self.path,
+            self.text,
+            v.span().start,
+            format!(
                 "invalid type for {key:?}: expected {want}, found {}",
                 v.get_ref().type_str()
             ),
-        }
+        )
     }
 
     fn string(&self, v: &Spanned<DeValue<'_>>, key: &str) -> Result<String> {
@@ -407,30 +407,6 @@ impl Cx<'_> {
             origin: self.path.to_path_buf(),
         })
     }
-}
-
-/// A TOML syntax error as one line: file, line, column, message.
-fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
-    let (line, column) = e.span().map_or((0, 0), |span| line_col(text, span.start));
-    let message = e.message().lines().next().unwrap_or("").trim().to_string();
-    Error::Parse {
-        path: path.to_path_buf(),
-        line,
-        column,
-        message: format!("invalid TOML: {message}"),
-    }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
 }
 
 #[cfg(test)]
@@ -578,11 +554,5 @@ mod tests {
             e.to_string(),
             "/d.conf: registry must be in v2 format but is in v1"
         );
-    }
-
-    #[test]
-    fn line_col_counts_characters() {
-        assert_eq!(line_col("ab\ncé d", 7), (2, 4));
-        assert_eq!(line_col("", 0), (1, 1));
     }
 }
