@@ -3,7 +3,7 @@
 //!
 //! This module owns [`load_for_get`]: the `credential-helpers` order and the data the
 //! `blocked` check needs (every `[[registry]]` prefix, location and `blocked` flag, or nothing
-//! when no registry is blocked), kept in one 0600 file, `registries-<hash>.bin`, in
+//! when no registry is blocked), kept in one 0600 file, `registries-v2-<hash>.bin`, in
 //! `$XDG_RUNTIME_DIR/ocicred` (else the user cache dir). The file is keyed by the environment
 //! inputs that choose the files (`CONTAINERS_REGISTRIES_CONF`, the sysconfdir, the XDG config
 //! dir) and by a `stat` of every path [`super::load`] looks at: each file read, each drop-in
@@ -11,19 +11,27 @@
 //! small read; any mismatch, corruption or I/O problem falls back to a real load, which is what
 //! the answer always equals. Errors are never cached, and neither is a configuration whose
 //! files changed during the load or less than [`RACY_WINDOW_NS`] before it (see
-//! [`is_racy`]). The encoding is a flat length-prefixed binary layout with an FNV-1a checksum.
+//! [`is_racy`]). The file holds a serde [`Snapshot`] in postcard's compact binary encoding
+//! between a magic number and an FNV-1a checksum. (JSON, as in the token cache, was measured
+//! and rejected: a warm `get` with 2,000 registries cost 2.4× the instructions; BENCHMARKS.md.)
 
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
 
 use super::{RegistriesConf, RegistryEntry, drop_ins, load, plan};
 use crate::env::Env;
 use crate::error::Result;
 use crate::fsio::{self, PrivateDir};
 
-/// The first bytes of a cache file; bump the digit when the layout changes.
-const MAGIC: &[u8; 8] = b"OCRCACH1";
+/// The first bytes of a cache file; bump its digit, and [`NAME_PREFIX`]'s, whenever
+/// [`Snapshot`] changes, so that a file of another format is never read as this one.
+const MAGIC: &[u8; 8] = b"OCRCACH2";
+
+/// The start of a cache file's name (`registries-<hash>.bin` held the hand-written format 1).
+const NAME_PREFIX: &str = "registries-v2-";
 
 /// The largest cache file accepted (anything bigger is treated as corrupt).
 const MAX_CACHE_BYTES: u64 = 16 * 1024 * 1024;
@@ -34,7 +42,7 @@ const MAX_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 pub const RACY_WINDOW_NS: i128 = 100_000_000;
 
 /// What a `stat` of one path said.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PathState {
     /// No such file (or a parent is not a directory).
     Missing,
@@ -43,7 +51,7 @@ pub enum PathState {
 }
 
 /// The parts of a `stat` that change when a file or directory does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stat {
     pub dev: u64,
     pub ino: u64,
@@ -181,19 +189,30 @@ pub fn get_view(conf: &RegistriesConf) -> RegistriesConf {
     }
 }
 
-/// The environment inputs that choose the files, encoded (the cache file's name hashes this).
-pub fn env_key(env: &Env) -> Vec<u8> {
-    let mut w = Writer::default();
-    w.opt_path(env.containers_registries_conf.as_deref());
-    w.opt_path(Some(&env.sysconfdir()));
-    w.opt_path(env.config_home().as_deref());
-    w.buf
+/// The environment inputs that choose the files (the cache file's name hashes them, and the
+/// file records them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvKey {
+    containers_registries_conf: Option<PathBuf>,
+    sysconfdir: PathBuf,
+    config_home: Option<PathBuf>,
 }
 
-/// Where the cache for `env` lives, if anywhere.
+/// The [`EnvKey`] of `env`.
+pub fn env_key(env: &Env) -> EnvKey {
+    EnvKey {
+        containers_registries_conf: env.containers_registries_conf.clone(),
+        sysconfdir: env.sysconfdir(),
+        config_home: env.config_home(),
+    }
+}
+
+/// Where the cache for `env` lives, if anywhere (nowhere when a path in its [`EnvKey`] is not
+/// UTF-8: such an environment is loaded every time).
 pub fn cache_path(env: &Env) -> Option<PathBuf> {
     let dir = env.token_cache_dir()?;
-    Some(dir.join(format!("registries-{:016x}.bin", fnv1a(&env_key(env)))))
+    let key = postcard::to_stdvec(&env_key(env)).ok()?;
+    Some(dir.join(format!("{NAME_PREFIX}{:016x}.bin", fnv1a(&key))))
 }
 
 /// The effective registries.conf as far as a docker `get` needs it ([`get_view`] of
@@ -215,8 +234,9 @@ pub fn load_cached(env: &Env, racy_window_ns: i128) -> Result<RegistriesConf> {
     if let Some(before) = before
         && snapshot(env).as_ref() == Some(&before)
         && !is_racy(&before, now_ns(), racy_window_ns)
+        && let Some(bytes) = encode(&env_key(env), &before, &view)
     {
-        write_cache(&path, env, &encode(&env_key(env), &before, &view));
+        write_cache(&path, env, &bytes);
     }
     Ok(view)
 }
@@ -253,101 +273,102 @@ pub fn read_cache(path: &Path, env: &Env) -> Option<RegistriesConf> {
     })
 }
 
-/// Encodes a cache file: magic, environment key, path states, view, checksum.
-pub fn encode(env_key: &[u8], entries: &[(PathBuf, PathState)], view: &RegistriesConf) -> Vec<u8> {
-    let mut w = Writer::default();
-    w.buf.extend_from_slice(MAGIC);
-    w.bytes(env_key);
-    w.u32(entries.len() as u32);
-    for (path, st) in entries {
-        w.bytes(path.as_os_str().as_encoded_bytes());
-        match st {
-            PathState::Missing => w.buf.push(0),
-            PathState::Present(s) => {
-                w.buf.push(1);
-                for v in [s.dev, s.ino, s.size] {
-                    w.u64(v);
-                }
-                w.u32(s.mode);
-                for v in [s.mtime, s.mtime_ns, s.ctime, s.ctime_ns] {
-                    w.u64(v as u64);
-                }
-            }
-        }
-    }
-    w.u32(view.credential_helpers_raw.len() as u32);
-    for h in &view.credential_helpers_raw {
-        w.bytes(h.as_bytes());
-    }
-    w.u32(view.registries.len() as u32);
-    for r in &view.registries {
-        w.bytes(r.prefix.as_bytes());
-        w.bytes(r.location.as_bytes());
-        w.buf.push(r.blocked as u8);
-    }
-    let sum = fnv1a(&w.buf);
-    w.u64(sum);
-    w.buf
+/// What a cache file holds between [`MAGIC`] and the checksum (encoded with postcard).
+#[derive(Serialize, Deserialize)]
+struct Snapshot<'a> {
+    /// The environment it was written for.
+    env: EnvKey,
+    /// Every path the load looked at, with its state then, in load order.
+    #[serde(borrow)]
+    paths: Vec<(&'a Path, PathState)>,
+    /// `credential-helpers` as merged.
+    credential_helpers: Vec<String>,
+    /// The registries for the `blocked` check (none when nothing is blocked).
+    #[serde(with = "blocking")]
+    registries: Vec<RegistryEntry>,
 }
 
-/// Decodes a cache file written by [`encode`]; `None` when it is corrupt, for another
-/// environment, or `still(path, state)` is false for a recorded path.
+/// A registry as the `blocked` check reads it: `(prefix, location, blocked)`, read straight
+/// into a [`RegistryEntry`] (no intermediate list: a configuration may have thousands).
+mod blocking {
+    use std::fmt;
+
+    use serde::de::{SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    use super::RegistryEntry;
+
+    pub fn serialize<S: Serializer>(regs: &[RegistryEntry], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(regs.iter().map(|r| (&r.prefix, &r.location, r.blocked)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RegistryEntry>, D::Error> {
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = Vec<RegistryEntry>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of (prefix, location, blocked)")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                // The length comes from the file: trust it only so far.
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some((prefix, location, blocked)) = seq.next_element()? {
+                    out.push(RegistryEntry {
+                        prefix,
+                        location,
+                        blocked,
+                        ..RegistryEntry::default()
+                    });
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(Entries)
+    }
+}
+
+/// Encodes a cache file: [`MAGIC`], the [`Snapshot`], and an FNV-1a checksum of both
+/// (little-endian). `None` when a path is not UTF-8 (the configuration is then not cached).
+pub fn encode(
+    env: &EnvKey,
+    paths: &[(PathBuf, PathState)],
+    view: &RegistriesConf,
+) -> Option<Vec<u8>> {
+    let snap = Snapshot {
+        env: env.clone(),
+        paths: paths
+            .iter()
+            .map(|(p, st)| (p.as_path(), st.clone()))
+            .collect(),
+        credential_helpers: view.credential_helpers_raw.clone(),
+        registries: view.registries.clone(),
+    };
+    let mut out = postcard::to_extend(&snap, MAGIC.to_vec()).ok()?;
+    let sum = fnv1a(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    Some(out)
+}
+
+/// Decodes a cache file written by [`encode`]; `None` when it is corrupt, of another format,
+/// for another environment, or `still(path, state)` is false for a recorded path.
 pub fn decode(
     bytes: &[u8],
-    env_key: &[u8],
+    env: &EnvKey,
     mut still: impl FnMut(&Path, &PathState) -> bool,
 ) -> Option<RegistriesConf> {
-    let body_len = bytes.len().checked_sub(8)?;
-    let (body, sum) = bytes.split_at(body_len);
+    let (body, sum) = bytes.split_at(bytes.len().checked_sub(8)?);
     if u64::from_le_bytes(sum.try_into().ok()?) != fnv1a(body) {
         return None;
     }
-    let mut r = Reader { buf: body };
-    if r.take(MAGIC.len())? != MAGIC || r.bytes()? != env_key {
+    let (snap, rest) = postcard::take_from_bytes::<Snapshot>(body.strip_prefix(MAGIC)?).ok()?;
+    if !rest.is_empty() || snap.env != *env || !snap.paths.iter().all(|(p, st)| still(p, st)) {
         return None;
     }
-    for _ in 0..r.u32()? {
-        let path = path_from_bytes(r.bytes()?)?;
-        let st = match r.u8()? {
-            0 => PathState::Missing,
-            1 => PathState::Present(Stat {
-                dev: r.u64()?,
-                ino: r.u64()?,
-                size: r.u64()?,
-                mode: r.u32()?,
-                mtime: r.u64()? as i64,
-                mtime_ns: r.u64()? as i64,
-                ctime: r.u64()? as i64,
-                ctime_ns: r.u64()? as i64,
-            }),
-            _ => return None,
-        };
-        if !still(path, &st) {
-            return None;
-        }
-    }
-    let mut view = RegistriesConf::default();
-    for _ in 0..r.u32()? {
-        view.credential_helpers_raw.push(r.string()?);
-    }
-    let n = r.u32()? as usize;
-    view.registries.reserve(n.min(r.buf.len()));
-    for _ in 0..n {
-        let prefix = r.string()?;
-        let location = r.string()?;
-        let blocked = match r.u8()? {
-            0 => false,
-            1 => true,
-            _ => return None,
-        };
-        view.registries.push(RegistryEntry {
-            prefix,
-            location,
-            blocked,
-            ..RegistryEntry::default()
-        });
-    }
-    r.buf.is_empty().then_some(view)
+    Some(RegistriesConf {
+        credential_helpers_raw: snap.credential_helpers,
+        registries: snap.registries,
+        ..RegistriesConf::default()
+    })
 }
 
 /// FNV-1a, 64 bits: a stable hash for the file name and the checksum (not for security).
@@ -358,77 +379,6 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
-}
-
-#[derive(Default)]
-struct Writer {
-    buf: Vec<u8>,
-}
-
-impl Writer {
-    fn u32(&mut self, v: u32) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-    }
-    fn u64(&mut self, v: u64) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        self.u32(b.len() as u32);
-        self.buf.extend_from_slice(b);
-    }
-    fn opt_path(&mut self, p: Option<&Path>) {
-        match p {
-            None => self.buf.push(0),
-            Some(p) => {
-                self.buf.push(1);
-                self.bytes(p.as_os_str().as_encoded_bytes());
-            }
-        }
-    }
-}
-
-/// A path written by `as_encoded_bytes`: the raw bytes on Unix; on Windows only UTF-8 is read
-/// back (another path makes the cache miss, and the files are loaded).
-#[cfg(unix)]
-fn path_from_bytes(b: &[u8]) -> Option<&Path> {
-    use std::os::unix::ffi::OsStrExt;
-    Some(Path::new(std::ffi::OsStr::from_bytes(b)))
-}
-
-#[cfg(windows)]
-fn path_from_bytes(b: &[u8]) -> Option<&Path> {
-    std::str::from_utf8(b).ok().map(Path::new)
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if n > self.buf.len() {
-            return None;
-        }
-        let (head, tail) = self.buf.split_at(n);
-        self.buf = tail;
-        Some(head)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.u32()? as usize;
-        self.take(n)
-    }
-    fn string(&mut self) -> Option<String> {
-        String::from_utf8(self.bytes()?.to_vec()).ok()
-    }
 }
 
 #[cfg(test)]
@@ -480,7 +430,7 @@ mod tests {
         fn cache_bytes(&self) -> Vec<u8> {
             let entries = snapshot(&self.env).unwrap();
             let view = get_view(&load(&self.env).unwrap());
-            encode(&env_key(&self.env), &entries, &view)
+            encode(&env_key(&self.env), &entries, &view).unwrap()
         }
     }
 
@@ -720,6 +670,37 @@ mod tests {
     }
 
     #[test]
+    fn paths_that_are_not_utf8_are_loaded_every_time() {
+        use std::os::unix::ffi::OsStrExt;
+        let l = layout();
+        let odd = std::ffi::OsStr::from_bytes(b"etc-\xff");
+        fs::create_dir_all(l.root.join(odd).join("containers")).unwrap();
+        fs::write(
+            l.root.join(odd).join("containers/registries.conf"),
+            "credential-helpers = [\"a\"]\n",
+        )
+        .unwrap();
+        let env = Env {
+            sysconfdir: Some(l.root.join(odd)),
+            ..l.env.clone()
+        };
+        assert_eq!(cache_path(&env), None);
+        assert_eq!(load_cached(&env, 0).unwrap().credential_helpers(), ["a"]);
+        // A drop-in name that is not UTF-8: answered, not cached.
+        l.write(SYS, "credential-helpers = [\"b\"]\n");
+        fs::create_dir_all(l.root.join(SYS_D)).unwrap();
+        fs::write(
+            l.root
+                .join(SYS_D)
+                .join(std::ffi::OsStr::from_bytes(b"\xff.conf")),
+            "",
+        )
+        .unwrap();
+        assert_eq!(load_cached(&l.env, 0).unwrap().credential_helpers(), ["b"]);
+        assert!(!cache_path(&l.env).unwrap().exists());
+    }
+
+    #[test]
     fn an_unwritable_cache_dir_still_answers() {
         let l = layout();
         l.write(SYS, "credential-helpers = [\"a\"]\n");
@@ -741,8 +722,9 @@ mod tests {
             parse::parse_file(Path::new("/m"), text, false).unwrap(),
         ]);
         let view = get_view(&full);
-        let bytes = encode(b"k", &[], &view);
-        let decoded = decode(&bytes, b"k", |_, _| true).unwrap();
+        let key = env_key(&Env::default());
+        let bytes = encode(&key, &[], &view).unwrap();
+        let decoded = decode(&bytes, &key, |_, _| true).unwrap();
         assert_eq!(decoded, view);
         assert_eq!(decoded.credential_helpers(), full.credential_helpers());
         let keys = [
