@@ -631,23 +631,9 @@ pub fn check_route_match(data: &[u8]) {
 /// given; every reader error is one of the fixed texts (never bytes from the bus). Then a
 /// method return built from the input reads back exactly.
 pub fn check_dbus_reply(data: &[u8]) {
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "freebsd",
-        target_os = "openbsd",
-        target_os = "netbsd",
-        target_os = "dragonfly"
-    ))]
     dbus::check(data);
 }
 
-#[cfg(any(
-    target_os = "linux",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd",
-    target_os = "dragonfly"
-))]
 mod dbus {
     use ocicred::source::keyring::dbus::{W, read_message};
 

@@ -6,20 +6,13 @@
 //! `{"ServerURL":key,"Username":…,"Secret":…}` so the user name and the `<token>` convention
 //! survive every platform store. `list` enumerates items with service `ocicred` only. The real
 //! store (`os.rs`) bounds every call with a timeout and hands it to this build's platform module:
-//! `secret_service.rs` (with `dbus.rs`), `native.rs` (macOS, Windows) or `unsupported.rs`; tests
+//! `secret_service.rs` (with `dbus/`), `native.rs` (macOS, Windows) or `unsupported.rs`; tests
 //! use an in-memory fake.
 
 // One platform module per build, chosen by the cfg that build.rs sets (`secret_service`,
 // `native_keyring`, or neither); each offers the same functions, so `os.rs` needs no `cfg`.
-// The D-Bus wire reader is pure and public on every OS with a Secret Service (it is fuzzed), with
-// or without the keyring feature; only `secret_service.rs` talks to a bus with it.
-#[cfg(any(
-    target_os = "linux",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd",
-    target_os = "dragonfly"
-))]
+// The D-Bus wire format is pure and public on every OS (it is fuzzed); its Unix-socket client,
+// `dbus::client`, is built with `secret_service` only.
 pub mod dbus;
 #[cfg(native_keyring)]
 mod native;

@@ -1,7 +1,7 @@
 //! The keyring on Linux and the BSDs (cfg `secret_service`): the Secret Service
 //! (org.freedesktop.secrets) on the D-Bus session bus, through the `secret-service` crate (pure
 //! Rust zbus, no libdbus), plus the direct `get` over ocicred's own blocking D-Bus client
-//! ([`super::dbus`]).
+//! ([`super::dbus::client`]).
 //!
 //! The items are the ones keyring-core's Secret Service store writes (attributes
 //! `service`/`username`, a label, content type `application/octet-stream`), but the session is
@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::dbus::{Bus, BusError, Reply, W};
+use super::dbus::client::{Bus, BusError};
+use super::dbus::{Reply, W};
 use secret_service::blocking::{Item, SecretService};
 use secret_service::{EncryptionType, Error as SsError};
 
