@@ -308,6 +308,19 @@ pub fn check_auth_json(data: &[u8]) {
             }
             (a, b) => panic!("full model {a:?} but borrowed lookup {b:?}"),
         }
+        // The fast scan (tried first) reads exactly what serde_json's path reads: the same
+        // kept fields and entries, or the same error.
+        match (
+            AuthLookup::parse_by(bytes, format, &key, true),
+            AuthLookup::parse_by(bytes, format, &key, false),
+        ) {
+            (Ok(fast), Ok(serde)) => assert!(fast == serde, "fast scan differs for {k}"),
+            (Err(a), Err(b)) => assert_eq!(
+                (a.to_string(), a.line(), a.column()),
+                (b.to_string(), b.line(), b.column())
+            ),
+            (a, b) => panic!("fast scan {a:?} but serde_json {b:?}"),
+        }
     }
     let Ok(mut file) = full else {
         return;

@@ -20,9 +20,11 @@ use super::AuthFileFormat;
 use super::model::{
     AuthJson, EntryError, FileAnswer, decode_entry, field, normalise_key, section_error,
 };
+use super::scan::{Kind, Scanner, position_ignore_ascii_case};
 use crate::registry_key::{DOCKER_HUB, RegistryKey};
 
 /// What one auth file says about one key, read without building the whole file.
+#[derive(PartialEq)]
 pub struct AuthLookup {
     /// `credHelpers`/`credsStore` spellings as parsed, plus a placeholder of the same JSON type
     /// (an empty object, `null`, `0`, …) for each `auths` spelling, in file order (so `field`
@@ -47,11 +49,12 @@ impl fmt::Debug for AuthLookup {
 }
 
 /// The entries of one `auths` map that can answer a candidate, per candidate.
+#[derive(PartialEq)]
 struct Scan {
     slots: Vec<Slot>,
 }
 
-#[derive(Default)]
+#[derive(Default, PartialEq)]
 struct Slot {
     /// The entry under the candidate's exact spelling (the last duplicate wins).
     exact: Option<Value>,
@@ -65,6 +68,19 @@ impl AuthLookup {
         bytes: &[u8],
         format: AuthFileFormat,
         key: &RegistryKey,
+    ) -> Result<AuthLookup, serde_json::Error> {
+        Self::parse_by(bytes, format, key, true)
+    }
+
+    /// [`AuthLookup::parse`], trying the fast scan first (`scan`) or going straight to
+    /// serde_json. Both give the same lookup wherever the scan accepts the file (the fuzz
+    /// target `auth_json` checks it); public only for that target.
+    #[doc(hidden)]
+    pub fn parse_by(
+        bytes: &[u8],
+        format: AuthFileFormat,
+        key: &RegistryKey,
+        scan: bool,
     ) -> Result<AuthLookup, serde_json::Error> {
         let candidates: Vec<(RegistryKey, String)> = if format == AuthFileFormat::Legacy {
             vec![key.host_only()]
@@ -102,37 +118,28 @@ impl AuthLookup {
         };
         // Valid UTF-8 (checked once, fast) lets the parser skip checking each string; invalid
         // UTF-8 goes through the byte parser, which reports it exactly as the full model does.
-        match std::str::from_utf8(bytes) {
-            Ok(text) => out.read(serde_json::Deserializer::from_str(text), format, &ctx)?,
-            Err(_) => out.read(serde_json::Deserializer::from_slice(bytes), format, &ctx)?,
+        let text = std::str::from_utf8(bytes);
+        let scanned = match text {
+            Ok(text) if scan => read_scan(text, format, &ctx),
+            _ => None,
+        };
+        let (root, auths) = match (scanned, text) {
+            (Some(read), _) => read,
+            (None, Ok(text)) => read_serde(serde_json::Deserializer::from_str(text), format, &ctx)?,
+            (None, Err(_)) => {
+                read_serde(serde_json::Deserializer::from_slice(bytes), format, &ctx)?
+            }
+        };
+        // After the whole file parsed, as the full model checks (a syntax error comes first).
+        if format == AuthFileFormat::Auths {
+            if let Some(e) = section_error(&root) {
+                return Err(e);
+            }
+            out.head.root = root;
         }
+        out.auths = auths;
         out.candidates = candidates;
         Ok(out)
-    }
-
-    fn read<'de, R: serde_json::de::Read<'de>>(
-        &mut self,
-        mut de: serde_json::Deserializer<R>,
-        format: AuthFileFormat,
-        ctx: &Ctx<'_>,
-    ) -> Result<(), serde_json::Error> {
-        match format {
-            AuthFileFormat::Legacy => {
-                let (_, scan) = de.deserialize_map(AuthsVisitor { ctx })?;
-                self.auths.push((String::new(), scan));
-            }
-            AuthFileFormat::Auths => {
-                let (root, auths) = de.deserialize_map(RootVisitor { ctx })?;
-                self.head.root = root;
-                self.auths = auths;
-            }
-        }
-        de.end()?;
-        // After the whole file parsed, as the full model checks (a syntax error comes first).
-        match section_error(&self.head.root) {
-            Some(e) if format == AuthFileFormat::Auths => Err(e),
-            _ => Ok(()),
-        }
     }
 
     /// Same answer as [`AuthJson::lookup`] on the same file.
@@ -179,6 +186,102 @@ impl AuthLookup {
     }
 }
 
+/// Reads the file with serde_json: the top-level fields `head` keeps, and the `auths` maps.
+fn read_serde<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    format: AuthFileFormat,
+    ctx: &Ctx<'_>,
+) -> Result<Root, serde_json::Error> {
+    let read = match format {
+        AuthFileFormat::Legacy => {
+            let (_, scan) = de.deserialize_map(AuthsVisitor { ctx })?;
+            (Map::new(), vec![(String::new(), scan)])
+        }
+        AuthFileFormat::Auths => de.deserialize_map(RootVisitor { ctx })?,
+    };
+    de.end()?;
+    Ok(read)
+}
+
+/// What [`read_serde`] reads, by the fast [`Scanner`], or `None` when the file is not all in
+/// the scanner's subset of JSON (then serde_json reads it, and reports any error). Mirrors the
+/// visitors below step by step; the values kept (matching entries, `credHelpers`,
+/// `credsStore`) are built by serde_json from their own text.
+fn read_scan(text: &str, format: AuthFileFormat, ctx: &Ctx<'_>) -> Option<Root> {
+    let mut sc = Scanner::new(text);
+    let read = match format {
+        AuthFileFormat::Legacy => {
+            if sc.kind()? != Kind::Object {
+                return None;
+            }
+            let (_, scan) = scan_auths(&mut sc, ctx)?;
+            (Map::new(), vec![(String::new(), scan)])
+        }
+        AuthFileFormat::Auths => {
+            sc.begin_object()?;
+            let mut root = Map::new();
+            let mut auths: Vec<(String, Option<Scan>)> = Vec::new();
+            let mut first = true;
+            while let Some(key) = sc.next_key(&mut first)? {
+                if key.eq_ignore_ascii_case("auths") {
+                    let (kind, scan) = scan_auths(&mut sc, ctx)?;
+                    match auths.iter_mut().find(|(k, _)| k == key) {
+                        Some(slot) => slot.1 = scan,
+                        None => auths.push((key.to_string(), scan)),
+                    }
+                    root.insert(key.to_string(), kind);
+                } else if key.eq_ignore_ascii_case("credHelpers")
+                    || key.eq_ignore_ascii_case("credsStore")
+                {
+                    root.insert(key.to_string(), build(&mut sc)?);
+                } else {
+                    sc.skip_value()?;
+                }
+            }
+            (root, auths)
+        }
+    };
+    sc.end()?;
+    Some(read)
+}
+
+/// The next value, built by serde_json from its text (in the subset, so it parses).
+fn build(sc: &mut Scanner<'_>) -> Option<Value> {
+    serde_json::from_str(sc.value_text()?).ok()
+}
+
+/// [`AuthsVisitor`] on the scanner.
+fn scan_auths(sc: &mut Scanner<'_>, ctx: &Ctx<'_>) -> Option<(Value, Option<Scan>)> {
+    let placeholder = match sc.kind()? {
+        Kind::Object => {
+            let mut scan = Scan {
+                slots: (0..ctx.candidates.len()).map(|_| Slot::default()).collect(),
+            };
+            sc.begin_object()?;
+            let mut first = true;
+            while let Some(key) = sc.next_key(&mut first)? {
+                match ctx.classify(key) {
+                    (Some(i), _) => scan.slots[i].exact = Some(build(sc)?),
+                    (None, Some(i)) => match &mut scan.slots[i].normalised {
+                        None => scan.slots[i].normalised = Some((key.to_string(), build(sc)?)),
+                        Some((first, value)) if first == key => *value = build(sc)?,
+                        Some(_) => sc.skip_value()?,
+                    },
+                    (None, None) => sc.skip_value()?,
+                }
+            }
+            return Some((Value::Object(Map::new()), Some(scan)));
+        }
+        Kind::Array => Value::Array(Vec::new()),
+        Kind::String => Value::String(String::new()),
+        Kind::Number => Value::from(0),
+        Kind::Bool => Value::Bool(false),
+        Kind::Null => Value::Null,
+    };
+    sc.skip_value()?;
+    Some((placeholder, None))
+}
+
 /// A substring every key that normalises to `host` contains (ignoring ASCII case): the host
 /// itself, or `docker` for Docker Hub, whose aliases all contain it.
 fn host_needle(host: &str) -> &str {
@@ -190,11 +293,24 @@ fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
     let Some(first) = n.first().map(u8::to_ascii_lowercase) else {
         return true;
     };
+    let Some(starts) = h.len().checked_sub(n.len()).and_then(|last| h.get(..=last)) else {
+        return false;
+    };
     // Compare whole windows only where the first byte matches: most keys fail fast.
-    h.len() >= n.len()
-        && (0..=h.len() - n.len()).any(|i| {
-            h[i].to_ascii_lowercase() == first && h[i..i + n.len()].eq_ignore_ascii_case(n)
-        })
+    let mut from = 0;
+    while let Some(at) = starts
+        .get(from..)
+        .and_then(|s| position_ignore_ascii_case(s, first))
+    {
+        let i = from + at;
+        if h.get(i..i + n.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(n))
+        {
+            return true;
+        }
+        from = i + 1;
+    }
+    false
 }
 
 /// What the visitors share.
@@ -420,6 +536,7 @@ mod tests {
         let full = AuthJson::parse(text.as_bytes(), format);
         for k in keys {
             let key = RegistryKey::parse(k).unwrap();
+            both_paths_agree(text.as_bytes(), format, &key);
             let borrowed = AuthLookup::parse(text.as_bytes(), format, &key);
             match (&full, borrowed) {
                 (Err(a), Err(b)) => {
@@ -436,6 +553,140 @@ mod tests {
                 }
                 (a, b) => panic!("{text:?}: full {a:?} borrowed {b:?}"),
             }
+        }
+    }
+
+    /// The fast scan, where it accepts, reads exactly what serde_json reads; where it does not,
+    /// both paths are serde_json's.
+    fn both_paths_agree(bytes: &[u8], format: AuthFileFormat, key: &RegistryKey) {
+        let fast = AuthLookup::parse_by(bytes, format, key, true);
+        let serde = AuthLookup::parse_by(bytes, format, key, false);
+        match (fast, serde) {
+            (Ok(a), Ok(b)) => assert!(a == b, "{:?}", String::from_utf8_lossy(bytes)),
+            (Err(a), Err(b)) => assert_eq!(
+                (a.to_string(), a.line(), a.column()),
+                (b.to_string(), b.line(), b.column())
+            ),
+            (a, b) => panic!("fast {a:?} serde {b:?}"),
+        }
+    }
+
+    /// Whether the fast scan reads `text` (for the key `h:5000/ns`) rather than leaving it to
+    /// serde_json.
+    fn scans(text: &str, format: AuthFileFormat) -> bool {
+        let key = RegistryKey::parse("h:5000/ns").unwrap();
+        let candidates: Vec<_> = key
+            .candidates()
+            .into_iter()
+            .map(|c| {
+                let s = c.to_string();
+                (c, s)
+            })
+            .collect();
+        let ctx = Ctx {
+            candidates: &candidates,
+            needle: "h:5000",
+            legacy: format == AuthFileFormat::Legacy,
+        };
+        read_scan(text, format, &ctx).is_some()
+    }
+
+    #[test]
+    fn the_fast_scan_reads_plain_files() {
+        let files = [
+            format!(
+                "{{\n\t\"auths\": {{\n\t\t\"h:5000\": {{\n\t\t\t\"auth\": \"{ALICE}\"\n\t\t}}\r\n\t}}\n}}\n"
+            ),
+            // duplicates, at both levels; spellings that normalise to a candidate
+            format!(
+                r#"{{"auths":{{"h:5000":{{"auth":"{ALICE}"}},"https://H:5000/v2/":{{"auth":"{BOB}"}},"h:5000":{{}},"http://h:5000":{{"auth":"{BOB}"}},"https://H:5000/v2/":7}},"auths":{{"h:5000/ns":{{"auth":"{BOB}"}}}}}}"#
+            ),
+            // every field spelling, non-object values, numbers, literals, nesting, non-ASCII
+            r#"{"AUTHS":[1,{"a":[]}],"Auths":-0.5,"auths":null,"credHelpers":{"h:5000":"x"},"CREDSSTORE":"é","credsStore":true,"x":[0,-1,123456789012345678,1.25,false,{"y":{}}],"ü":"ħ"}"#
+                .to_string(),
+            r#"{"auths":"str","credhelpers":{},"credsstore":null}"#.to_string(),
+            r#"{"auths":{"h:5000":{"auth":"YWxpY2U6c2VjcmV0","x":{"y":[[[]]]}},"h:5000/ns":[]}}"#
+                .to_string(),
+            "{}".to_string(),
+            " { } ".to_string(),
+        ];
+        for text in &files {
+            for format in [AuthFileFormat::Auths, AuthFileFormat::Legacy] {
+                assert!(scans(text, format), "{text:?}");
+                both(text);
+            }
+        }
+        // a legacy .dockercfg
+        let legacy =
+            format!(r#"{{"https://h:5000":{{"auth":"{ALICE}","email":"a@b"}},"h:5000":{{}}}}"#);
+        assert!(scans(&legacy, AuthFileFormat::Legacy));
+        both(&legacy);
+    }
+
+    #[test]
+    fn the_fast_scan_leaves_the_rest_to_serde() {
+        let deep = |n: usize| format!("{{\"x\":{}{}}}", "[".repeat(n), "]".repeat(n));
+        let mut files = vec![
+            // escapes, anywhere
+            r#"{"a\u0075ths":{"h:5000":{"auth":"YWxpY2U6c2VjcmV0"}}}"#.to_string(),
+            r#"{"auths":{"h:5000":{"auth":"YWxpY2U6c2VjcmV0\n"}}}"#.to_string(),
+            r#"{"x":"\"","auths":{}}"#.to_string(),
+            r#"{"auths":{},"x":"\ud800"}"#.to_string(),
+            // control characters in strings
+            "{\"x\":\"a\tb\"}".to_string(),
+            "{\"auths\":{\"h:5000\u{1}\":{}}}".to_string(),
+            // numbers outside the sure range or grammar
+            r#"{"x":1e5}"#.to_string(),
+            r#"{"x":1E-5}"#.to_string(),
+            r#"{"x":1e999}"#.to_string(),
+            r#"{"auths":{"h:5000":{"auth":-1e400}}}"#.to_string(),
+            r#"{"x":1234567890123456789}"#.to_string(),
+            r#"{"x":0.1234567890123456789}"#.to_string(),
+            r#"{"x":01}"#.to_string(),
+            r#"{"x":-}"#.to_string(),
+            r#"{"x":1.}"#.to_string(),
+            r#"{"x":NaN}"#.to_string(),
+            // syntax errors
+            "{".to_string(),
+            r#"{"auths":{"h:5000":{}},}"#.to_string(),
+            r#"{"auths":{"h:5000":}}"#.to_string(),
+            r#"{"x":[1,]}"#.to_string(),
+            r#"{"x" 1}"#.to_string(),
+            r#"{"x":tru}"#.to_string(),
+            r#"{1:2}"#.to_string(),
+            // trailing text, and whitespace JSON does not have
+            r#"{"auths":{}} x"#.to_string(),
+            r#"{"auths":{}}{}"#.to_string(),
+            "{}\u{c}".to_string(),
+            "{\u{c}}".to_string(),
+            "{\u{a0}}".to_string(),
+            // nesting deeper than the scan goes (serde_json reads some, refuses others)
+            deep(64),
+            deep(126),
+            deep(127),
+            deep(200),
+        ];
+        files.push(format!(
+            "{{\"auths\":{{\"h:5000\":{}1{}}}}}",
+            "[".repeat(126),
+            "]".repeat(126)
+        ));
+        for text in &files {
+            for format in [AuthFileFormat::Auths, AuthFileFormat::Legacy] {
+                assert!(!scans(text, format), "{text:?}");
+                both(text);
+            }
+        }
+        assert!(scans(&deep(63), AuthFileFormat::Auths));
+        // invalid UTF-8 never reaches the scan; both paths are serde_json's
+        let key = RegistryKey::parse("h:5000").unwrap();
+        for bad in [
+            &b"{\"auths\":{\"h:5000\xff\":{}}}"[..],
+            b"{\"x\":\"\xc3\"}",
+            b"{\"auths\":{}}\xff",
+        ] {
+            both_paths_agree(bad, AuthFileFormat::Auths, &key);
+            both_paths_agree(bad, AuthFileFormat::Legacy, &key);
         }
     }
 
@@ -635,6 +886,23 @@ mod tests {
         assert!(contains_ignore_ascii_case("x", ""));
         assert!(contains_ignore_ascii_case("ab", "AB"));
         assert!(!contains_ignore_ascii_case("a", "ab"));
+        assert!(contains_ignore_ascii_case(
+            "registry-1.example:5000/x",
+            "EXAMPLE:5000"
+        ));
+        assert!(contains_ignore_ascii_case(
+            "127.0.0.1:5000",
+            "127.0.0.1:5000"
+        ));
+        assert!(!contains_ignore_ascii_case(
+            "registry-127.0.0.1:500",
+            "127.0.0.1:5000"
+        ));
+        assert!(contains_ignore_ascii_case(
+            "1111111111111111127.0.0.1:5000",
+            "127.0.0.1:5000"
+        ));
+        assert!(!contains_ignore_ascii_case("", "x"));
         assert_eq!(host_needle("docker.io"), "docker");
         assert_eq!(host_needle("h:5000"), "h:5000");
     }

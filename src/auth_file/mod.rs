@@ -21,6 +21,7 @@
 pub mod load;
 pub mod lookup;
 pub mod model;
+mod scan;
 
 use std::path::{Path, PathBuf};
 
