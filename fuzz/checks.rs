@@ -364,6 +364,11 @@ pub fn check_auth_json(data: &[u8]) {
             other => panic!("upserted {key} reads back as {other:?}"),
         }
     }
+    // A legacy `.dockercfg` names registries only (and ocicred never writes one): a namespaced
+    // key written into it is not that key's entry, so only the first round trip is checked.
+    if format == AuthFileFormat::Legacy && key.is_namespaced() {
+        return;
+    }
     let mut after = reparsed.clone();
     assert!(after.remove(&key) >= 1, "upserted {key} was not removed");
     assert!(
