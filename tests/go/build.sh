@@ -52,10 +52,10 @@ install_client helm4 helm.sh/helm/v4/cmd/helm v4.3.1
 install_client crane github.com/google/go-containerregistry/cmd/crane v0.22.1
 
 # build_oracle NAME: `go build` inside tests/go/NAME (its own module, versions pinned by its
-# go.mod and go.sum), installed as bin/NAME.
+# go.mod and go.sum; it shares tests/go/oracle, the line protocol), installed as bin/NAME.
 build_oracle() {
   local name=$1 dir="$root/tests/go/$1" stamp
-  stamp="$(cd "$dir" && cat go.mod go.sum ./*.go | sha256sum | cut -d' ' -f1) $goversion"
+  stamp="$(cd "$dir" && cat go.mod go.sum ./*.go ../oracle/go.mod ../oracle/*.go | sha256sum | cut -d' ' -f1) $goversion"
   if fresh "$name" "$stamp"; then return 0; fi
   echo "tests/go/build.sh: building $name with $goversion" >&2
   if ! (cd "$dir" && nice -n 10 "$go" build -mod=readonly -trimpath -buildvcs=false -o "$bin/$name" .); then

@@ -22,4 +22,7 @@ require (
 	go.podman.io/storage v1.65.1 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/term v0.47.0 // indirect
+	ocicred.test/oracle v0.0.0
 )
+
+replace ocicred.test/oracle => ../oracle

@@ -9,10 +9,7 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -21,6 +18,8 @@ import (
 	"go.podman.io/image/v5/pkg/shortnames"
 	"go.podman.io/image/v5/pkg/sysregistriesv2"
 	"go.podman.io/image/v5/types"
+
+	"ocicred.test/oracle"
 )
 
 // The variables a case may set; every other one is left as the harness started us.
@@ -35,14 +34,6 @@ type caseIn struct {
 	Get     []string `json:"get"`
 	List    bool     `json:"list"`
 	Resolve []string `json:"resolve"`
-}
-
-// cred is one lookup's answer: a credential, nothing, or an error.
-type cred struct {
-	User   string `json:"user,omitempty"`
-	Secret string `json:"secret,omitempty"`
-	None   bool   `json:"none,omitempty"`
-	Error  string `json:"error,omitempty"`
 }
 
 type mirror struct {
@@ -61,10 +52,10 @@ type registry struct {
 }
 
 type pullSource struct {
-	Location   string `json:"location"`
-	Reference  string `json:"reference"`
-	Insecure   bool   `json:"insecure"`
-	Credential cred   `json:"credential"`
+	Location   string      `json:"location"`
+	Reference  string      `json:"reference"`
+	Insecure   bool        `json:"insecure"`
+	Credential oracle.Cred `json:"credential"`
 }
 
 type alias struct {
@@ -83,46 +74,19 @@ type resolution struct {
 }
 
 type listing struct {
-	Keys  map[string]cred `json:"keys,omitempty"`
-	Error string          `json:"error,omitempty"`
+	Keys  map[string]oracle.Cred `json:"keys,omitempty"`
+	Error string                 `json:"error,omitempty"`
 }
 
 type caseOut struct {
-	ID      int          `json:"id"`
-	Get     []cred       `json:"get"`
-	List    *listing     `json:"list,omitempty"`
-	Resolve []resolution `json:"resolve"`
+	ID      int           `json:"id"`
+	Get     []oracle.Cred `json:"get"`
+	List    *listing      `json:"list,omitempty"`
+	Resolve []resolution  `json:"resolve"`
 }
 
-func fromAuth(a types.DockerAuthConfig, err error) cred {
-	switch {
-	case err != nil:
-		return cred{Error: oneLine(err)}
-	case a.IdentityToken != "":
-		return cred{User: "<token>", Secret: a.IdentityToken}
-	case a.Username == "" && a.Password == "":
-		return cred{None: true}
-	default:
-		return cred{User: a.Username, Secret: a.Password}
-	}
-}
-
-func oneLine(err error) string {
-	s := strings.ReplaceAll(err.Error(), "\n", " ")
-	if s == "" {
-		s = "error"
-	}
-	return s
-}
-
-func setEnv(env map[string]string) {
-	for _, k := range caseVars {
-		if v, ok := env[k]; ok {
-			os.Setenv(k, v)
-		} else {
-			os.Unsetenv(k)
-		}
-	}
+func fromAuth(a types.DockerAuthConfig, err error) oracle.Cred {
+	return oracle.Answer(err, a.IdentityToken, a.Username, a.Password)
 }
 
 func systemContext(c *caseIn) *types.SystemContext {
@@ -145,7 +109,7 @@ func systemContext(c *caseIn) *types.SystemContext {
 func resolve(sys *types.SystemContext, input string) resolution {
 	out := resolution{Input: input, Candidates: []string{}, PullSources: []pullSource{}}
 	fail := func(err error) resolution {
-		return resolution{Input: input, Error: oneLine(err), Candidates: []string{}, PullSources: []pullSource{}}
+		return resolution{Input: input, Error: oracle.OneLine(err), Candidates: []string{}, PullSources: []pullSource{}}
 	}
 	parsed, err := reference.Parse(input)
 	if err != nil {
@@ -226,19 +190,19 @@ func resolve(sys *types.SystemContext, input string) resolution {
 }
 
 func run(c *caseIn) caseOut {
-	setEnv(c.Env)
+	oracle.SetEnv(caseVars, c.Env)
 	sysregistriesv2.InvalidateCache()
 	sys := systemContext(c)
-	out := caseOut{ID: c.ID, Get: []cred{}, Resolve: []resolution{}}
+	out := caseOut{ID: c.ID, Get: []oracle.Cred{}, Resolve: []resolution{}}
 	for _, key := range c.Get {
 		out.Get = append(out.Get, fromAuth(config.GetCredentials(sys, key)))
 	}
 	if c.List {
 		all, err := config.GetAllCredentials(sys)
 		if err != nil {
-			out.List = &listing{Error: oneLine(err)}
+			out.List = &listing{Error: oracle.OneLine(err)}
 		} else {
-			out.List = &listing{Keys: map[string]cred{}}
+			out.List = &listing{Keys: map[string]oracle.Cred{}}
 			for k, a := range all {
 				out.List.Keys[k] = fromAuth(a, nil)
 			}
@@ -252,28 +216,5 @@ func run(c *caseIn) caseOut {
 
 func main() {
 	logrus.SetLevel(logrus.PanicLevel)
-	in := bufio.NewScanner(os.Stdin)
-	in.Buffer(make([]byte, 1<<20), 64<<20)
-	w := bufio.NewWriter(os.Stdout)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	for in.Scan() {
-		var c caseIn
-		if err := json.Unmarshal(in.Bytes(), &c); err != nil {
-			fmt.Fprintln(os.Stderr, "cimage-oracle: bad case:", err)
-			os.Exit(2)
-		}
-		if err := enc.Encode(run(&c)); err != nil {
-			fmt.Fprintln(os.Stderr, "cimage-oracle:", err)
-			os.Exit(2)
-		}
-	}
-	if err := in.Err(); err != nil {
-		fmt.Fprintln(os.Stderr, "cimage-oracle:", err)
-		os.Exit(2)
-	}
-	if err := w.Flush(); err != nil {
-		fmt.Fprintln(os.Stderr, "cimage-oracle:", err)
-		os.Exit(2)
-	}
+	oracle.Serve("cimage-oracle", run)
 }

@@ -11,4 +11,7 @@ require (
 	github.com/docker/docker-credential-helpers v0.9.13 // indirect
 	golang.org/x/sys v0.20.0 // indirect
 	gotest.tools/v3 v3.5.2 // indirect
+	ocicred.test/oracle v0.0.0
 )
+
+replace ocicred.test/oracle => ../oracle

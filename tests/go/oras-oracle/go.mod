@@ -8,4 +8,7 @@ require (
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
 	golang.org/x/sync v0.24.0 // indirect
+	ocicred.test/oracle v0.0.0
 )
+
+replace ocicred.test/oracle => ../oracle

@@ -9,15 +9,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"fmt"
-	"os"
-	"strings"
 
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
+
+	"ocicred.test/oracle"
 )
 
 var caseVars = []string{"HOME", "DOCKER_CONFIG", "PATH"}
@@ -28,52 +25,22 @@ type caseIn struct {
 	Get []string          `json:"get"`
 }
 
-type cred struct {
-	User   string `json:"user,omitempty"`
-	Secret string `json:"secret,omitempty"`
-	None   bool   `json:"none,omitempty"`
-	Error  string `json:"error,omitempty"`
-}
-
 type caseOut struct {
-	ID  int    `json:"id"`
-	Get []cred `json:"get"`
+	ID  int           `json:"id"`
+	Get []oracle.Cred `json:"get"`
 }
 
-func fromCred(c auth.Credential, err error) cred {
-	switch {
-	case err != nil:
-		return cred{Error: oneLine(err)}
-	case c.RefreshToken != "":
-		return cred{User: "<token>", Secret: c.RefreshToken}
-	case c.Username == "" && c.Password == "":
-		return cred{None: true}
-	default:
-		return cred{User: c.Username, Secret: c.Password}
-	}
-}
-
-func oneLine(err error) string {
-	s := strings.ReplaceAll(err.Error(), "\n", " ")
-	if s == "" {
-		s = "error"
-	}
-	return s
+func fromCred(c auth.Credential, err error) oracle.Cred {
+	return oracle.Answer(err, c.RefreshToken, c.Username, c.Password)
 }
 
 func run(c *caseIn) caseOut {
-	for _, k := range caseVars {
-		if v, ok := c.Env[k]; ok {
-			os.Setenv(k, v)
-		} else {
-			os.Unsetenv(k)
-		}
-	}
-	out := caseOut{ID: c.ID, Get: []cred{}}
+	oracle.SetEnv(caseVars, c.Env)
+	out := caseOut{ID: c.ID, Get: []oracle.Cred{}}
 	store, err := credentials.NewStoreFromDocker(credentials.StoreOptions{})
 	for _, q := range c.Get {
 		if err != nil {
-			out.Get = append(out.Get, cred{Error: oneLine(err)})
+			out.Get = append(out.Get, oracle.Cred{Error: oracle.OneLine(err)})
 			continue
 		}
 		out.Get = append(out.Get, fromCred(store.Get(context.Background(), q)))
@@ -82,28 +49,5 @@ func run(c *caseIn) caseOut {
 }
 
 func main() {
-	in := bufio.NewScanner(os.Stdin)
-	in.Buffer(make([]byte, 1<<20), 64<<20)
-	w := bufio.NewWriter(os.Stdout)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	for in.Scan() {
-		var c caseIn
-		if err := json.Unmarshal(in.Bytes(), &c); err != nil {
-			fmt.Fprintln(os.Stderr, "oras-oracle: bad case:", err)
-			os.Exit(2)
-		}
-		if err := enc.Encode(run(&c)); err != nil {
-			fmt.Fprintln(os.Stderr, "oras-oracle:", err)
-			os.Exit(2)
-		}
-	}
-	if err := in.Err(); err != nil {
-		fmt.Fprintln(os.Stderr, "oras-oracle:", err)
-		os.Exit(2)
-	}
-	if err := w.Flush(); err != nil {
-		fmt.Fprintln(os.Stderr, "oras-oracle:", err)
-		os.Exit(2)
-	}
+	oracle.Serve("oras-oracle", run)
 }

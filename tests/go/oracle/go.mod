@@ -1,0 +1,3 @@
+module ocicred.test/oracle
+
+go 1.24
