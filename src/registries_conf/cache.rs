@@ -383,6 +383,7 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_layout::{Layout, SYS, SYS_D, USER, USER_D};
     use super::super::{merge, parse};
     use super::*;
     use crate::registry_key::RegistryKey;
@@ -390,36 +391,17 @@ mod tests {
     use std::os::unix::fs::MetadataExt;
     use std::time::Duration;
 
-    struct Layout {
-        _tmp: tempfile::TempDir,
-        root: PathBuf,
-        env: Env,
-    }
-
     fn layout() -> Layout {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().to_path_buf();
-        let env = Env {
+        Layout::new(|root| Env {
             home: Some(root.join("home")),
-            uid: fs::metadata(&root).unwrap().uid(),
+            uid: fs::metadata(root).unwrap().uid(),
             xdg_runtime_dir: Some(root.join("run")),
             sysconfdir: Some(root.join("etc")),
             ..Env::default()
-        };
-        Layout {
-            _tmp: tmp,
-            root,
-            env,
-        }
+        })
     }
 
     impl Layout {
-        fn write(&self, rel: &str, text: &str) -> PathBuf {
-            let p = self.root.join(rel);
-            fs::create_dir_all(p.parent().unwrap()).unwrap();
-            fs::write(&p, text).unwrap();
-            p
-        }
         /// Whether a cache file written now for `env` would still be valid.
         fn still_valid(&self, bytes: &[u8], env: &Env) -> bool {
             decode(bytes, &env_key(env), |p, st| {
@@ -433,11 +415,6 @@ mod tests {
             encode(&env_key(&self.env), &entries, &view).unwrap()
         }
     }
-
-    const SYS: &str = "etc/containers/registries.conf";
-    const SYS_D: &str = "etc/containers/registries.conf.d";
-    const USER: &str = "home/.config/containers/registries.conf";
-    const USER_D: &str = "home/.config/containers/registries.conf.d";
 
     fn set_mtime(path: &Path, delta_ns: i64) {
         let m = fs::metadata(path).unwrap().modified().unwrap();

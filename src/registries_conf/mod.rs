@@ -14,6 +14,8 @@ pub mod parse;
 pub mod reference;
 pub mod shortnames;
 #[cfg(test)]
+mod test_layout;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::test_layout::{Layout, SYS, SYS_D, USER, USER_D};
 use super::*;
 
 fn fixture(name: &str) -> PathBuf {
@@ -573,36 +574,17 @@ fn mirrors_fixture_order_and_insecure() {
 
 // ---- the loader over real directory layouts ----
 
-struct Layout {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-    env: Env,
-}
-
 fn layout() -> Layout {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().to_path_buf();
-    let env = Env {
+    Layout::new(|root| Env {
         home: Some(root.join("home")),
         xdg_config_home: Some(root.join("home/.config")),
         xdg_cache_home: Some(root.join("home/.cache")),
         sysconfdir: Some(root.join("etc")),
         ..Env::default()
-    };
-    Layout {
-        _tmp: tmp,
-        root,
-        env,
-    }
+    })
 }
 
 impl Layout {
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.root.join(rel);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(&p, text).unwrap();
-        p
-    }
     fn names(&self, c: &RegistriesConf) -> Vec<String> {
         c.files
             .iter()
@@ -610,11 +592,6 @@ impl Layout {
             .collect()
     }
 }
-
-const SYS: &str = "etc/containers/registries.conf";
-const SYS_D: &str = "etc/containers/registries.conf.d";
-const USER: &str = "home/.config/containers/registries.conf";
-const USER_D: &str = "home/.config/containers/registries.conf.d";
 
 #[test]
 fn nothing_anywhere_is_an_empty_config() {
