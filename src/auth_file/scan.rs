@@ -294,11 +294,16 @@ const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
 /// 0x20, exact up to the first such byte (above it a borrow may mark more): so the lowest set
 /// bit is the first special byte.
 fn special(word: u64) -> u64 {
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-    let quote = zero(word ^ (ONES * u64::from(b'"')));
-    let backslash = zero(word ^ (ONES * u64::from(b'\\')));
-    let control = word.wrapping_sub(ONES * 0x20) & !word;
-    (quote | backslash | control) & HIGHS
+    let quote = zero_bytes(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_bytes(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quote | backslash | control
+}
+
+/// The high bit of each zero byte of `x`, exact up to the first one (above it a borrow may
+/// mark more): so the lowest set bit is the first zero byte.
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
 /// The first index of `h` whose byte is `lower` ignoring ASCII case (`lower` is lowercase),
@@ -309,7 +314,7 @@ pub(super) fn position_ignore_ascii_case(h: &[u8], lower: u8) -> Option<usize> {
     let mut i = 0;
     while let Some(word) = h.get(i..).and_then(<[u8]>::first_chunk::<8>) {
         let x = (u64::from_le_bytes(*word) | (ONES * fold)) ^ (ONES * u64::from(lower));
-        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+        let zero = zero_bytes(x);
         if zero != 0 {
             // the lowest flagged byte is exact
             return Some(i + (zero.trailing_zeros() / 8) as usize);
