@@ -186,6 +186,77 @@ impl AuthLookup {
     }
 }
 
+/// Where one `auths` member's value goes, decided from its key before the value is read (a
+/// value nobody keeps is skipped, never built). Both readers ([`read_serde`], [`read_scan`])
+/// follow it.
+#[derive(Clone, Copy)]
+enum Take {
+    /// The candidate's exact spelling: the last duplicate wins.
+    Exact(usize),
+    /// The first key in file order that normalises to the candidate (or that same key again:
+    /// its last duplicate wins).
+    Normalised(usize),
+    Skip,
+}
+
+impl Scan {
+    fn new(ctx: &Ctx<'_>) -> Scan {
+        Scan {
+            slots: (0..ctx.candidates.len()).map(|_| Slot::default()).collect(),
+        }
+    }
+
+    fn take(&self, ctx: &Ctx<'_>, key: &str) -> Take {
+        match ctx.classify(key) {
+            (Some(i), _) => Take::Exact(i),
+            (None, Some(i)) => match &self.slots[i].normalised {
+                Some((first, _)) if first != key => Take::Skip,
+                _ => Take::Normalised(i),
+            },
+            (None, None) => Take::Skip,
+        }
+    }
+
+    fn put(&mut self, take: Take, key: &str, value: Value) {
+        match take {
+            Take::Exact(i) => self.slots[i].exact = Some(value),
+            Take::Normalised(i) => self.slots[i].normalised = Some((key.to_string(), value)),
+            Take::Skip => {}
+        }
+    }
+}
+
+/// What a top-level member of an auth file is to the lookup (field names match ignoring ASCII
+/// case, as on the full model).
+enum Field {
+    Auths,
+    /// `credHelpers` or `credsStore`: kept whole.
+    Kept,
+    Other,
+}
+
+impl Field {
+    fn of(key: &str) -> Field {
+        if key.eq_ignore_ascii_case("auths") {
+            Field::Auths
+        } else if key.eq_ignore_ascii_case("credHelpers") || key.eq_ignore_ascii_case("credsStore")
+        {
+            Field::Kept
+        } else {
+            Field::Other
+        }
+    }
+}
+
+/// Records one `auths` spelling's scan: a repeated spelling keeps its first place and its last
+/// value.
+fn keep_auths(auths: &mut Vec<(String, Option<Scan>)>, key: &str, scan: Option<Scan>) {
+    match auths.iter_mut().find(|(k, _)| k == key) {
+        Some(slot) => slot.1 = scan,
+        None => auths.push((key.to_string(), scan)),
+    }
+}
+
 /// Reads the file with serde_json: the top-level fields `head` keeps, and the `auths` maps.
 fn read_serde<'de, R: serde_json::de::Read<'de>>(
     mut de: serde_json::Deserializer<R>,
@@ -223,19 +294,16 @@ fn read_scan(text: &str, format: AuthFileFormat, ctx: &Ctx<'_>) -> Option<Root> 
             let mut auths: Vec<(String, Option<Scan>)> = Vec::new();
             let mut first = true;
             while let Some(key) = sc.next_key(&mut first)? {
-                if key.eq_ignore_ascii_case("auths") {
-                    let (kind, scan) = scan_auths(&mut sc, ctx)?;
-                    match auths.iter_mut().find(|(k, _)| k == key) {
-                        Some(slot) => slot.1 = scan,
-                        None => auths.push((key.to_string(), scan)),
+                match Field::of(key) {
+                    Field::Auths => {
+                        let (kind, scan) = scan_auths(&mut sc, ctx)?;
+                        keep_auths(&mut auths, key, scan);
+                        root.insert(key.to_string(), kind);
                     }
-                    root.insert(key.to_string(), kind);
-                } else if key.eq_ignore_ascii_case("credHelpers")
-                    || key.eq_ignore_ascii_case("credsStore")
-                {
-                    root.insert(key.to_string(), build(&mut sc)?);
-                } else {
-                    sc.skip_value()?;
+                    Field::Kept => {
+                        root.insert(key.to_string(), build(&mut sc)?);
+                    }
+                    Field::Other => sc.skip_value()?,
                 }
             }
             (root, auths)
@@ -254,20 +322,13 @@ fn build(sc: &mut Scanner<'_>) -> Option<Value> {
 fn scan_auths(sc: &mut Scanner<'_>, ctx: &Ctx<'_>) -> Option<(Value, Option<Scan>)> {
     let placeholder = match sc.kind()? {
         Kind::Object => {
-            let mut scan = Scan {
-                slots: (0..ctx.candidates.len()).map(|_| Slot::default()).collect(),
-            };
+            let mut scan = Scan::new(ctx);
             sc.begin_object()?;
             let mut first = true;
             while let Some(key) = sc.next_key(&mut first)? {
-                match ctx.classify(key) {
-                    (Some(i), _) => scan.slots[i].exact = Some(build(sc)?),
-                    (None, Some(i)) => match &mut scan.slots[i].normalised {
-                        None => scan.slots[i].normalised = Some((key.to_string(), build(sc)?)),
-                        Some((first, value)) if first == key => *value = build(sc)?,
-                        Some(_) => sc.skip_value()?,
-                    },
-                    (None, None) => sc.skip_value()?,
+                match scan.take(ctx, key) {
+                    Take::Skip => sc.skip_value()?,
+                    take => scan.put(take, key, build(sc)?),
                 }
             }
             return Some((Value::Object(Map::new()), Some(scan)));
@@ -428,20 +489,19 @@ impl<'de> Visitor<'de> for RootVisitor<'_, '_> {
         let mut root = Map::new();
         let mut auths: Vec<(String, Option<Scan>)> = Vec::new();
         while let Some(Key(key)) = map.next_key::<Key>()? {
-            if key.eq_ignore_ascii_case("auths") {
-                let (kind, scan) = map.next_value_seed(AuthsSeed { ctx: self.ctx })?;
-                match auths.iter_mut().find(|(k, _)| *k == key) {
-                    Some(slot) => slot.1 = scan,
-                    None => auths.push((key.to_string(), scan)),
+            match Field::of(&key) {
+                Field::Auths => {
+                    let (kind, scan) = map.next_value_seed(AuthsSeed { ctx: self.ctx })?;
+                    keep_auths(&mut auths, &key, scan);
+                    root.insert(key.into_owned(), kind);
                 }
-                root.insert(key.into_owned(), kind);
-            } else if key.eq_ignore_ascii_case("credHelpers")
-                || key.eq_ignore_ascii_case("credsStore")
-            {
-                let value: Value = map.next_value()?;
-                root.insert(key.into_owned(), value);
-            } else {
-                map.next_value::<Skip>()?;
+                Field::Kept => {
+                    let value: Value = map.next_value()?;
+                    root.insert(key.into_owned(), value);
+                }
+                Field::Other => {
+                    map.next_value::<Skip>()?;
+                }
             }
         }
         Ok((root, auths))
@@ -499,23 +559,15 @@ impl<'de> Visitor<'de> for AuthsVisitor<'_, '_> {
             .map(|_| (Value::Array(Vec::new()), None))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut scan = Scan {
-            slots: (0..self.ctx.candidates.len())
-                .map(|_| Slot::default())
-                .collect(),
-        };
+        let mut scan = Scan::new(self.ctx);
         while let Some(Key(key)) = map.next_key::<Key>()? {
-            match self.ctx.classify(&key) {
-                (Some(i), _) => scan.slots[i].exact = Some(map.next_value()?),
-                (None, Some(i)) => match &mut scan.slots[i].normalised {
-                    None => scan.slots[i].normalised = Some((key.into_owned(), map.next_value()?)),
-                    Some((first, value)) if **first == *key => *value = map.next_value()?,
-                    Some(_) => {
-                        map.next_value::<Skip>()?;
-                    }
-                },
-                (None, None) => {
+            match scan.take(self.ctx, &key) {
+                Take::Skip => {
                     map.next_value::<Skip>()?;
+                }
+                take => {
+                    let value = map.next_value()?;
+                    scan.put(take, &key, value);
                 }
             }
         }
